@@ -1,0 +1,25 @@
+package appliance
+
+import "time"
+
+// Event is one line of the box's history: a state change, a NOTIFY
+// outcome, a download, an error. Detail never holds a secret.
+type Event struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	MAC    MAC       `json:"mac,omitzero"`
+	Kind   string    `json:"kind"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Event kinds.
+const (
+	EventDiscovered = "discovered"
+	EventState      = "state"
+	EventNotify     = "notify"
+	EventDownload   = "download"
+	EventAssigned   = "assigned"
+	EventUnassigned = "unassigned"
+	EventError      = "error"
+	EventSettings   = "settings"
+)

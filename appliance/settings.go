@@ -1,0 +1,88 @@
+package appliance
+
+import (
+	"strings"
+)
+
+// Provision modes.
+const (
+	ModeButton = "button" // NOTIFY only on the button, page or API
+	ModeAuto   = "auto"   // NOTIFY as soon as a seen phone has an assignment
+)
+
+// NOTIFY URL forms (DESIGN.md "Provisioning files").
+const (
+	URLFormFile   = "file"   // http://box:port/p/<token>/cfg<MAC> (the vendor guide's form)
+	URLFormFolder = "folder" // http://box:port/p/<token>/ (some firmware is reported to want it)
+)
+
+// Settings are the site defaults, edited through GET|PUT /api/settings.
+// PUT merges: fields absent from the request keep their value.
+type Settings struct {
+	SIPServer     string   `json:"sip_server"`
+	OutboundProxy string   `json:"outbound_proxy"`
+	ProvisionMode string   `json:"provision_mode"`
+	Codecs        []string `json:"codecs"`
+	Timezone      string   `json:"timezone"`
+	NTPServer     string   `json:"ntp_server"`
+	ExtensionPool string   `json:"extension_pool"`
+	NotifyURLForm string   `json:"notify_url_form"`
+
+	// PhoneSettings are the site-wide values rendered into phone configs
+	// (phone_settings.go); IntakeSettings decide which phones are taken in
+	// and how accounts are handed out (intake_settings.go).
+	PhoneSettings
+	IntakeSettings
+}
+
+// DefaultSettings are what a new box starts with.
+func DefaultSettings() Settings {
+	return Settings{
+		ProvisionMode: ModeButton,
+		NotifyURLForm: URLFormFile,
+	}
+}
+
+// Normalize validates s and returns the cleaned copy the box stores.
+func (s Settings) Normalize() (Settings, error) {
+	s.SIPServer = strings.TrimSpace(s.SIPServer)
+	s.OutboundProxy = strings.TrimSpace(s.OutboundProxy)
+	s.NTPServer = strings.TrimSpace(s.NTPServer)
+	s.Timezone = strings.TrimSpace(s.Timezone)
+	if s.ProvisionMode == "" {
+		s.ProvisionMode = ModeButton
+	}
+	if s.ProvisionMode != ModeButton && s.ProvisionMode != ModeAuto {
+		return s, fieldErr("provision_mode", "must be %q or %q", ModeButton, ModeAuto)
+	}
+	if s.NotifyURLForm == "" {
+		s.NotifyURLForm = URLFormFile
+	}
+	if s.NotifyURLForm != URLFormFile && s.NotifyURLForm != URLFormFolder {
+		return s, fieldErr("notify_url_form", "must be %q or %q", URLFormFile, URLFormFolder)
+	}
+	if err := ValidateServer("sip_server", s.SIPServer); err != nil {
+		return s, err
+	}
+	if err := ValidateServer("outbound_proxy", s.OutboundProxy); err != nil {
+		return s, err
+	}
+	if err := ValidateServer("ntp_server", s.NTPServer); err != nil {
+		return s, err
+	}
+	if len(s.Timezone) > 64 {
+		return s, fieldErr("timezone", "at most 64 characters")
+	}
+	codecs, err := NormalizeCodecs("codecs", s.Codecs)
+	if err != nil {
+		return s, err
+	}
+	s.Codecs = codecs
+	if s.PhoneSettings, err = s.PhoneSettings.normalize(); err != nil {
+		return s, err
+	}
+	if s.IntakeSettings, err = s.IntakeSettings.normalize(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
