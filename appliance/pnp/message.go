@@ -1,0 +1,423 @@
+package pnp
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+// EventPackage is the RFC 6080 event package PnP phones subscribe to.
+const EventPackage = "ua-profile"
+
+// Drop reasons, counted in Stats and shown in /api/status.
+const (
+	DropOversize    = "oversize"
+	DropUnparsable  = "unparsable"
+	DropNotSub      = "not_subscribe"
+	DropNoMAC       = "no_mac"
+	DropBadMAC      = "bad_mac"
+	DropRateLimited = "rate_limited"
+	DropOffSubnet   = "off_subnet"
+	DropUnknownIf   = "unknown_interface"
+	DropQueueFull   = "queue_full"
+	DropUnmatched   = "unmatched_response"
+	DropReplyBudget = "reply_budget"
+)
+
+// Discovery is what one SUBSCRIBE says about a phone.
+type Discovery struct {
+	MAC       appliance.MAC
+	Vendor    string
+	Model     string
+	Firmware  string
+	UserAgent string
+	// Contact is the IP:port of the phone's Contact URI when it is an IP
+	// literal; Source is where the datagram came from.
+	Contact   netip.AddrPort
+	Source    netip.AddrPort
+	Multicast bool
+	Interface string
+	// Dialog is what a later NOTIFY needs; its Target and LocalAddr are
+	// filled in.
+	Dialog appliance.Dialog
+	// Txn identifies the SUBSCRIBE transaction (Call-ID, CSeq, branch): a
+	// retransmission carries the same Txn.
+	Txn string
+}
+
+// Packet is one received datagram with where it came from and went to.
+type Packet struct {
+	Data      []byte
+	Source    netip.AddrPort
+	Multicast bool       // sent to the PnP group, not to us
+	Local     netip.Addr // our address on the interface it arrived on
+	LocalPort int        // our SIP port
+	Interface string
+}
+
+// Answer is the pure core of the SUBSCRIBE side: for a parsed request it
+// returns the reply to send (nil for none), where to send it, and the
+// Discovery when the request is a PnP SUBSCRIBE with a usable MAC. reason
+// is a Drop* constant when the request is ignored.
+//
+// tagKey keys the HMAC that derives our To-tag from the Call-ID, so the
+// answer to a retransmission is identical and needs no stored state.
+func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply []byte, dest netip.AddrPort, d *Discovery, reason string) {
+	if req.Method != sip.SUBSCRIBE {
+		// RFC 3261 would answer 405; a PnP responder answers nothing to
+		// scanners (no fingerprint, no reflection).
+		return nil, dest, nil, DropNotSub
+	}
+	via, from, to, callID, cseq := req.Via(), req.From(), req.To(), req.CallID(), req.CSeq()
+	if via == nil || from == nil || to == nil || callID == nil || cseq == nil || cseq.MethodName != sip.SUBSCRIBE {
+		return nil, dest, nil, DropUnparsable
+	}
+	dest = responseDest(via, pkt.Source)
+	localTag := toTag(to, string(*callID), tagKey)
+
+	ev := eventHeader(req)
+	pkg, params := parseEvent(ev)
+	if !strings.EqualFold(pkg, EventPackage) {
+		res := baseResponse(req, 489, "Bad Event", pkt, localTag, server)
+		res.AppendHeader(sip.NewHeader("Allow-Events", EventPackage))
+		res.SetBody(nil)
+		return []byte(res.String()), dest, nil, ""
+	}
+
+	mac, err := extractMAC(req)
+	if err != nil {
+		if errors.Is(err, errNoMAC) {
+			// AudioCodes and others put no MAC in the SUBSCRIBE; without one
+			// the box cannot key an assignment, so it stays silent rather than
+			// promise a NOTIFY it will never send.
+			return nil, dest, nil, DropNoMAC
+		}
+		return nil, dest, nil, DropBadMAC
+	}
+
+	res := baseResponse(req, 200, "OK", pkt, localTag, server)
+	res.AppendHeader(sip.NewHeader("Expires", "0")) // one-shot: RFC 6665 §4.2.1.1
+	res.SetBody(nil)
+
+	d = &Discovery{
+		MAC:       mac,
+		Vendor:    params["vendor"],
+		Model:     strings.ToUpper(params["model"]),
+		Firmware:  params["version"],
+		UserAgent: clean(headerValue(req, "User-Agent"), 128),
+		Source:    pkt.Source,
+		Multicast: pkt.Multicast,
+		Interface: pkt.Interface,
+		Txn:       string(*callID) + "\x00" + strconv.FormatUint(uint64(cseq.SeqNo), 10) + "\x00" + via.Params.GetOr("branch", ""),
+	}
+	contactURI := ""
+	if c := req.Contact(); c != nil {
+		contactURI = c.Address.String()
+		if ip, err := netip.ParseAddr(c.Address.Host); err == nil {
+			port := c.Address.Port
+			if port == 0 {
+				port = 5060
+			}
+			d.Contact = netip.AddrPortFrom(ip.Unmap(), uint16(port))
+		}
+	}
+	d.Dialog = appliance.Dialog{
+		CallID:    string(*callID),
+		From:      from.Value(),
+		To:        toWithoutTag(to),
+		LocalTag:  localTag,
+		Contact:   contactURI,
+		Target:    NotifyTarget(d.Contact, pkt.Source),
+		LocalAddr: pkt.Local,
+		Interface: pkt.Interface,
+	}
+	return []byte(res.String()), dest, d, ""
+}
+
+// NotifyTarget picks where the NOTIFY goes: the phone's Contact when it
+// names the address the SUBSCRIBE came from (its port may differ: a
+// Grandstream listens on 5080 or 5060), else the packet source. Never a
+// third address: that would make the box a reflector.
+func NotifyTarget(contact, source netip.AddrPort) netip.AddrPort {
+	if contact.IsValid() && contact.Addr() == source.Addr() {
+		return contact
+	}
+	return source
+}
+
+// responseDest implements RFC 3261 §18.2.2 for UDP with RFC 3581: the
+// response goes to the source IP ("received"), at the source port when the
+// client asked for rport, else at the Via sent-by port (default 5060). A
+// maddr is deliberately ignored: PnP phones expect a unicast answer.
+func responseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
+	if via.Params.Has("rport") {
+		return src
+	}
+	port := via.Port
+	if port == 0 {
+		port = 5060
+	}
+	return netip.AddrPortFrom(src.Addr(), uint16(port))
+}
+
+func baseResponse(req *sip.Request, code int, reason string, pkt Packet, localTag, server string) *sip.Response {
+	res := sip.NewResponse(code, reason)
+	for i, h := range req.GetHeaders("Via") {
+		v, ok := h.(*sip.ViaHeader)
+		if !ok {
+			continue
+		}
+		v = v.Clone()
+		if i == 0 {
+			if v.Params == nil {
+				v.Params = sip.NewParams()
+			}
+			src := pkt.Source
+			v.Params.Add("received", src.Addr().String())
+			if v.Params.Has("rport") {
+				v.Params.Add("rport", strconv.Itoa(int(src.Port())))
+			}
+		}
+		res.AppendHeader(v)
+	}
+	res.AppendHeader(req.From())
+	to := cloneTo(req.To())
+	if _, ok := to.Params.Get("tag"); !ok {
+		if to.Params == nil {
+			to.Params = sip.NewParams()
+		}
+		to.Params.Add("tag", localTag)
+	}
+	res.AppendHeader(to)
+	res.AppendHeader(req.CallID())
+	res.AppendHeader(req.CSeq())
+	if pkt.Local.IsValid() {
+		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: pkt.Local.String(), Port: pkt.LocalPort}})
+	}
+	if server != "" {
+		res.AppendHeader(sip.NewHeader("Server", server))
+	}
+	return res
+}
+
+// toTag returns the tag of our side of the dialog: the phone's own To-tag if
+// it sent one (a re-SUBSCRIBE inside the dialog), else one derived from the
+// Call-ID so every retransmission and retry gets the same tag.
+func toTag(to *sip.ToHeader, callID string, key []byte) string {
+	if t, ok := to.Params.Get("tag"); ok && t != "" {
+		return t
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(callID))
+	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+func toWithoutTag(to *sip.ToHeader) string {
+	c := cloneTo(to)
+	if c.Params != nil {
+		c.Params.Remove("tag")
+	}
+	return c.Value()
+}
+
+func cloneTo(to *sip.ToHeader) *sip.ToHeader {
+	f := to.AsFrom() // deep copy of address and params
+	return &sip.ToHeader{DisplayName: f.DisplayName, Address: f.Address, Params: f.Params}
+}
+
+// eventHeader returns the Event header value; sipgo does not map the
+// compact form "o" (RFC 6665 §8.2.1) to Event, so look for both.
+func eventHeader(req *sip.Request) string {
+	if v := headerValue(req, "Event"); v != "" {
+		return v
+	}
+	return headerValue(req, "o")
+}
+
+func headerValue(req *sip.Request, name string) string {
+	h := req.GetHeader(name)
+	if h == nil {
+		return ""
+	}
+	return strings.TrimSpace(h.Value())
+}
+
+// parseEvent splits an Event value into its package and parameters. Values
+// may be quoted or not; keys are lower-cased, and Panasonic's "vender"
+// spelling is read as vendor (reference §4.1 item 5). Values are cleaned
+// of control characters and capped, since they end up on the status page.
+// sipgo's UnmarshalHeaderParams is not used: it corrupts keys when values
+// are quoted (reference/go-stack.md §1.6).
+func parseEvent(v string) (pkg string, params map[string]string) {
+	params = map[string]string{}
+	parts := splitUnquoted(v, ';')
+	if len(parts) == 0 {
+		return "", params
+	}
+	pkg = strings.TrimSpace(parts[0])
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(p, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		val = strings.TrimSpace(val)
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = strings.ReplaceAll(val[1:len(val)-1], `\"`, `"`)
+		}
+		if k == "vender" {
+			k = "vendor"
+		}
+		if k == "" {
+			continue
+		}
+		if _, dup := params[k]; !dup {
+			params[k] = clean(val, 64)
+		}
+	}
+	return pkg, params
+}
+
+// splitUnquoted splits s on sep outside double quotes.
+func splitUnquoted(s string, sep byte) []string {
+	var out []string
+	inQuote, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && inQuote:
+			i++
+		case s[i] == '"':
+			inQuote = !inQuote
+		case s[i] == sep && !inQuote:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// clean drops control characters and caps s at n bytes (on a rune
+// boundary): header text from the network ends up in records and pages.
+func clean(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			continue
+		}
+		if b.Len()+len(string(r)) > n {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var errNoMAC = errors.New("no MAC in request")
+
+// extractMAC finds the phone's MAC in the user part of the Request-URI,
+// else To, else From (reference §4.1 item 4: the snom M700's From has
+// none). Phones write it as MAC%3A…, MAC%3a…, MAC:…, MAC=… or MAC…, any
+// case. A user part that starts with MAC but has no valid MAC is an error
+// (bad MAC); none at all is errNoMAC.
+func extractMAC(req *sip.Request) (appliance.MAC, error) {
+	users := []string{userPart(req.Recipient)}
+	if to := req.To(); to != nil {
+		users = append(users, userPart(to.Address))
+	}
+	if from := req.From(); from != nil {
+		users = append(users, userPart(from.Address))
+	}
+	var firstErr error
+	for _, u := range users {
+		m, err := macFromUser(u)
+		if err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, errNoMAC) && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return appliance.MAC{}, firstErr
+	}
+	return appliance.MAC{}, errNoMAC
+}
+
+// userPart returns a URI's userinfo. "sip:MAC:0080F0AABBCC@…" parses as user
+// "MAC" with password "0080F0AABBCC" (RFC 3261 §19.1.1 userinfo), so the two
+// are joined back together.
+func userPart(u sip.Uri) string {
+	if u.Password != "" {
+		return u.User + ":" + u.Password
+	}
+	return u.User
+}
+
+func macFromUser(u string) (appliance.MAC, error) {
+	if dec, err := url.PathUnescape(u); err == nil {
+		u = dec
+	}
+	if len(u) < 3 || !strings.EqualFold(u[:3], "MAC") {
+		return appliance.MAC{}, errNoMAC
+	}
+	rest := u[3:]
+	if rest != "" && (rest[0] == ':' || rest[0] == '=') {
+		rest = rest[1:]
+	}
+	if len(rest) != 12 {
+		return appliance.MAC{}, fmt.Errorf("%w: %q", appliance.ErrBadMAC, clean(u, 40))
+	}
+	return appliance.ParseMAC(rest)
+}
+
+// Notify is what BuildNotify needs.
+type Notify struct {
+	Dialog    appliance.Dialog
+	CSeq      uint32
+	Branch    string
+	LocalPort int
+	URL       string
+	Server    string
+}
+
+// BuildNotify builds the NOTIFY that ends a PnP subscription and carries
+// the config URL (reference §4.1 item 3): new Via branch, From = the
+// SUBSCRIBE's To plus our tag, To = the SUBSCRIBE's From, same Call-ID,
+// Contact = the box, Event: ua-profile,
+// Subscription-State: terminated;reason=timeout, Content-Type:
+// application/url, exact Content-Length, body = the URL.
+func BuildNotify(n Notify) ([]byte, error) {
+	d := n.Dialog
+	var ruri sip.Uri
+	if err := sip.ParseUri(d.Contact, &ruri); err != nil || d.Contact == "" {
+		ruri = sip.Uri{Scheme: "sip", Host: d.Target.Addr().String(), Port: int(d.Target.Port())}
+	}
+	req := sip.NewRequest(sip.NOTIFY, ruri)
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP",
+		Host: d.LocalAddr.String(), Port: n.LocalPort, Params: sip.NewParams()}
+	via.Params.Add("branch", n.Branch)
+	via.Params.Add("rport", "")
+	req.AppendHeader(via)
+	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	req.AppendHeader(sip.NewHeader("From", d.To+";tag="+d.LocalTag))
+	req.AppendHeader(sip.NewHeader("To", d.From))
+	cid := sip.CallIDHeader(d.CallID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: n.CSeq, MethodName: sip.NOTIFY})
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: d.LocalAddr.String(), Port: n.LocalPort}})
+	req.AppendHeader(sip.NewHeader("Event", EventPackage))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=timeout"))
+	if n.Server != "" {
+		req.AppendHeader(sip.NewHeader("User-Agent", n.Server))
+	}
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/url"))
+	req.SetBody([]byte(n.URL))
+	return []byte(req.String()), nil
+}

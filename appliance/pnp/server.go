@@ -1,0 +1,372 @@
+package pnp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"golang.org/x/net/ipv4"
+)
+
+// Group is the SIP multicast group PnP phones send to: sip.mcast.net,
+// RFC 3261 §10.2.6.
+var Group = netip.MustParseAddr("224.0.1.75")
+
+// MaxDatagram is the largest datagram parsed; a PnP SUBSCRIBE is ~600
+// bytes, so anything larger is dropped before the parser sees it.
+const MaxDatagram = 8192
+
+// Interface is one LAN interface the box serves phones on.
+type Interface struct {
+	Name  string
+	Index int
+	// Prefixes are the interface's IPv4 addresses with their subnets:
+	// phones are only answered and notified inside them.
+	Prefixes []netip.Prefix
+	Loopback bool
+}
+
+// Config configures a Server.
+type Config struct {
+	Port int    // UDP port, 5060 for PnP phones
+	Name string // sent in Server / User-Agent headers
+	Log  *slog.Logger
+	// OnDiscovery receives every new SUBSCRIBE transaction with a MAC. It
+	// must not block; returning false counts a queue_full drop.
+	OnDiscovery func(Discovery) bool
+	// Timers (RFC 3261 §17.1.2.2); zero means T1 = 500 ms, T2 = 4 s.
+	T1, T2 time.Duration
+	// PerSourceBurst and PerSourceRate bound what one IP may send before
+	// its packets are dropped unparsed; zero means 40 and 20/s, well above
+	// a phone's 5 tries plus NOTIFY answers.
+	PerSourceBurst int
+	PerSourceRate  float64
+	// ReplyRate caps replies per second across all sources (reflection
+	// budget); zero means 500.
+	ReplyRate float64
+}
+
+// Server answers PnP SUBSCRIBEs and sends NOTIFYs over one UDP socket bound
+// to 0.0.0.0:Port that has joined Group on every served interface. NOTIFYs
+// leave from the same socket, so their source port is the SIP port. Its
+// methods are safe for concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	uc     *net.UDPConn
+	pc     *ipv4.PacketConn
+	tagKey []byte
+	parser *sip.Parser
+
+	ifaces atomic.Pointer[[]Interface]
+	joinMu sync.Mutex
+	joined map[int]bool // ifindex → joined
+
+	stats   stats
+	limiter *limiter
+	replies *bucket
+	recent  *recentTxns
+	drops   *dropLog
+
+	pendMu  sync.Mutex
+	pending map[string]chan *sip.Response // NOTIFY branch → responses
+}
+
+// Listen opens the SIP socket. Call SetInterfaces to join the group and
+// Serve to start answering.
+func Listen(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.T1 == 0 {
+		cfg.T1 = 500 * time.Millisecond
+	}
+	if cfg.T2 == 0 {
+		cfg.T2 = 4 * time.Second
+	}
+	if cfg.PerSourceBurst == 0 {
+		cfg.PerSourceBurst = 40
+	}
+	if cfg.PerSourceRate == 0 {
+		cfg.PerSourceRate = 20
+	}
+	if cfg.ReplyRate == 0 {
+		cfg.ReplyRate = 500
+	}
+	// "udp4" on the wildcard address: the socket receives the group's
+	// datagrams once joined, and unicast too (go-stack.md §1.1).
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{Port: cfg.Port})
+	if err != nil {
+		return nil, fmt.Errorf("listen udp4 :%d: %w", cfg.Port, err)
+	}
+	pc := ipv4.NewPacketConn(uc)
+	if err := pc.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
+		uc.Close()
+		return nil, fmt.Errorf("enable packet info: %w", err)
+	}
+	_ = pc.SetMulticastLoopback(false)
+	key := make([]byte, 32)
+	rand.Read(key)
+	if cfg.Port == 0 {
+		cfg.Port = uc.LocalAddr().(*net.UDPAddr).Port
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Log,
+		uc:      uc,
+		pc:      pc,
+		tagKey:  key,
+		parser:  sip.NewParser(),
+		joined:  map[int]bool{},
+		limiter: newLimiter(cfg.PerSourceBurst, cfg.PerSourceRate, 4096),
+		replies: newBucket(cfg.ReplyRate, cfg.ReplyRate),
+		recent:  newRecentTxns(4096, 64*cfg.T1),
+		drops:   newDropLog(cfg.Log, time.Minute),
+		pending: map[string]chan *sip.Response{},
+	}
+	empty := []Interface{}
+	s.ifaces.Store(&empty)
+	return s, nil
+}
+
+// Port returns the UDP port the server is bound to.
+func (s *Server) Port() int { return s.cfg.Port }
+
+// Close closes the socket; Serve returns.
+func (s *Server) Close() error { return s.uc.Close() }
+
+// SetInterfaces replaces the set of served interfaces and joins the group
+// on any it has not joined yet. Membership is tied to the ifindex, so it
+// survives address changes and link flaps; a re-created interface has a new
+// index and is joined again. It returns the first join error; the server
+// keeps serving unicast on interfaces it could not join.
+func (s *Server) SetInterfaces(ifs []Interface) error {
+	cp := append([]Interface(nil), ifs...)
+	s.ifaces.Store(&cp)
+	s.joinMu.Lock()
+	defer s.joinMu.Unlock()
+	var first error
+	live := map[int]bool{}
+	for _, ifc := range cp {
+		live[ifc.Index] = true
+		if s.joined[ifc.Index] || ifc.Loopback {
+			continue // loopback has no multicast: served unicast-only
+		}
+		ni, err := net.InterfaceByIndex(ifc.Index)
+		if err == nil {
+			err = s.pc.JoinGroup(ni, &net.UDPAddr{IP: Group.AsSlice()})
+		}
+		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("join %s on %s: %w", Group, ifc.Name, err)
+			}
+			continue
+		}
+		s.joined[ifc.Index] = true
+		s.log.Info("joined SIP multicast group", "group", Group.String(), "iface", ifc.Name)
+	}
+	for idx := range s.joined {
+		if !live[idx] {
+			delete(s.joined, idx) // the kernel dropped it with the interface
+		}
+	}
+	return first
+}
+
+// Joined reports whether the group is joined on every served interface
+// that can do multicast (loopback cannot, and is served unicast-only).
+func (s *Server) Joined() bool {
+	s.joinMu.Lock()
+	defer s.joinMu.Unlock()
+	any := false
+	for _, ifc := range *s.ifaces.Load() {
+		if ifc.Loopback {
+			continue
+		}
+		if !s.joined[ifc.Index] {
+			return false
+		}
+		any = true
+	}
+	return any
+}
+
+// Interfaces returns the served interfaces.
+func (s *Server) Interfaces() []Interface { return *s.ifaces.Load() }
+
+// LocalAddrFor returns the box's address on the subnet that holds ip and
+// the interface it is on; ok is false when ip is on no served subnet.
+func (s *Server) LocalAddrFor(ip netip.Addr) (local netip.Addr, iface string, ok bool) {
+	for _, ifc := range *s.ifaces.Load() {
+		for _, p := range ifc.Prefixes {
+			if p.Contains(ip) {
+				return p.Addr(), ifc.Name, true
+			}
+		}
+	}
+	return netip.Addr{}, "", false
+}
+
+// Serve reads and answers datagrams until ctx is done or the socket is
+// closed. A panic while handling one datagram is recovered and counted:
+// one bad packet never takes the box down.
+func (s *Server) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { s.uc.Close() })
+	defer stop()
+	buf := make([]byte, 65536)
+	for {
+		n, cm, src, err := s.pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			s.log.Warn("sip read", "err", err)
+			continue
+		}
+		ua, _ := src.(*net.UDPAddr)
+		if ua == nil || cm == nil {
+			continue
+		}
+		s.handle(buf[:n], cm, ua)
+	}
+}
+
+func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.drop(DropUnparsable, netip.AddrPort{})
+			s.log.Error("recovered panic handling a SIP datagram", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	s.stats.received.Add(1)
+	srcIP, _ := netip.AddrFromSlice(ua.IP)
+	src := netip.AddrPortFrom(srcIP.Unmap(), uint16(ua.Port))
+
+	var ifc *Interface
+	ifs := *s.ifaces.Load()
+	for i := range ifs {
+		if ifs[i].Index == cm.IfIndex {
+			ifc = &ifs[i]
+			break
+		}
+	}
+	if ifc == nil {
+		s.drop(DropUnknownIf, src)
+		return
+	}
+	var local netip.Addr
+	for _, p := range ifc.Prefixes {
+		if p.Contains(src.Addr()) {
+			local = p.Addr()
+			break
+		}
+	}
+	if !local.IsValid() {
+		s.drop(DropOffSubnet, src)
+		return
+	}
+	if len(data) > MaxDatagram {
+		s.drop(DropOversize, src)
+		return
+	}
+	if !s.limiter.allow(src.Addr(), time.Now()) {
+		s.drop(DropRateLimited, src)
+		return
+	}
+	isResponse := hasPrefix(data, "SIP/2.0 ")
+	if !isResponse && !hasPrefix(data, "SUBSCRIBE ") {
+		s.drop(DropNotSub, src)
+		return
+	}
+	msg, err := s.parser.ParseSIP(data)
+	if err != nil || msg == nil {
+		s.drop(DropUnparsable, src)
+		return
+	}
+	if res, ok := msg.(*sip.Response); ok {
+		s.routeResponse(res, src)
+		return
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		s.drop(DropUnparsable, src)
+		return
+	}
+	dst, _ := netip.AddrFromSlice(cm.Dst)
+	pkt := Packet{
+		Data:      data,
+		Source:    src,
+		Multicast: dst.Unmap() == Group,
+		Local:     local,
+		LocalPort: s.cfg.Port,
+		Interface: ifc.Name,
+	}
+	s.stats.subscribes.Add(1)
+	reply, dest, d, reason := Answer(req, pkt, s.tagKey, s.cfg.Name)
+	if reason != "" {
+		s.drop(reason, src)
+		return
+	}
+	if reply != nil {
+		if !s.replies.take(time.Now()) {
+			s.drop(DropReplyBudget, src)
+			return
+		}
+		if _, err := s.uc.WriteToUDPAddrPort(reply, dest); err != nil {
+			s.log.Debug("sip reply", "ip", dest.String(), "err", err)
+		}
+		if d == nil {
+			s.stats.badEvent.Add(1)
+		}
+	}
+	if d == nil {
+		return
+	}
+	s.stats.answered.Add(1)
+	if s.recent.seenBefore(d.Txn, time.Now()) {
+		s.stats.retransmissions.Add(1)
+		return
+	}
+	if s.cfg.OnDiscovery != nil && !s.cfg.OnDiscovery(*d) {
+		s.drop(DropQueueFull, src)
+	}
+}
+
+func hasPrefix(b []byte, p string) bool {
+	return len(b) >= len(p) && string(b[:len(p)]) == p
+}
+
+func (s *Server) drop(reason string, src netip.AddrPort) {
+	s.stats.drop(reason)
+	s.drops.note(reason, src)
+}
+
+func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort) {
+	via := res.Via()
+	cseq := res.CSeq()
+	if via == nil || cseq == nil || cseq.MethodName != sip.NOTIFY {
+		s.drop(DropUnmatched, src)
+		return
+	}
+	branch, _ := via.Params.Get("branch")
+	s.pendMu.Lock()
+	ch := s.pending[branch]
+	s.pendMu.Unlock()
+	if ch == nil {
+		s.drop(DropUnmatched, src)
+		return
+	}
+	select {
+	case ch <- res:
+	default: // the transaction already has more answers than it reads
+	}
+}

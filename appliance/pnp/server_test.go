@@ -1,0 +1,239 @@
+package pnp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+type harness struct {
+	srv   *Server
+	phone *net.UDPConn
+	mu    sync.Mutex
+	found []Discovery
+	got   chan Discovery
+}
+
+// newHarness starts a Server on loopback (served as the box's LAN, subnet
+// prefix given) and a "phone" socket on 127.0.0.1.
+func newHarness(t *testing.T, prefix string, cfg Config) *harness {
+	t.Helper()
+	h := &harness{got: make(chan Discovery, 100)}
+	cfg.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
+	cfg.OnDiscovery = func(d Discovery) bool {
+		h.mu.Lock()
+		h.found = append(h.found, d)
+		h.mu.Unlock()
+		h.got <- d
+		return true
+	}
+	srv, err := Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := loopback(t)
+	if err := srv.SetInterfaces([]Interface{{Name: lo.Name, Index: lo.Index, Prefixes: []netip.Prefix{netip.MustParsePrefix(prefix)}, Loopback: true}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	h.srv = srv
+	h.phone, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.phone.Close() })
+	return h
+}
+
+func loopback(t *testing.T) *net.Interface {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			return &i
+		}
+	}
+	t.Fatal("no loopback interface")
+	return nil
+}
+
+// subscribe returns the GXP2140 capture rewritten to come from the phone
+// socket.
+func (h *harness) subscribe(t *testing.T) []byte {
+	port := h.phone.LocalAddr().(*net.UDPAddr).Port
+	b := mustRead(t, "grandstream_gxp2140.sip")
+	return bytes.ReplaceAll(b, []byte("172.18.0.77:5060"), []byte(fmt.Sprintf("127.0.0.1:%d", port)))
+}
+
+func (h *harness) send(t *testing.T, b []byte) {
+	t.Helper()
+	if _, err := h.phone.WriteToUDP(b, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: h.srv.Port()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// read returns the next datagram, or nil after the deadline.
+func (h *harness) read(t *testing.T, d time.Duration) []byte {
+	t.Helper()
+	buf := make([]byte, 65536)
+	h.phone.SetReadDeadline(time.Now().Add(d))
+	n, _, err := h.phone.ReadFromUDP(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+func TestServerAnswersAndReportsOnce(t *testing.T) {
+	h := newHarness(t, "127.0.0.1/8", Config{})
+	sub := h.subscribe(t)
+	var replies [][]byte
+	for range 4 { // the first try and three retransmissions
+		h.send(t, sub)
+		r := h.read(t, 10*time.Second)
+		if r == nil {
+			t.Fatal("no answer")
+		}
+		replies = append(replies, r)
+	}
+	for _, r := range replies[1:] {
+		if !bytes.Equal(r, replies[0]) {
+			t.Errorf("retransmission answered differently:\n%s\n---\n%s", r, replies[0])
+		}
+	}
+	if res := parseRes(t, replies[0]); res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	d := <-h.got
+	select {
+	case d2 := <-h.got:
+		t.Fatalf("retransmission reported as a second discovery: %+v", d2)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if d.MAC.String() != "000B82273B89" || d.Multicast || d.Interface == "" {
+		t.Errorf("discovery %+v", d)
+	}
+	st := h.srv.Stats()
+	if st.Answered != 4 || st.Retransmissions != 3 {
+		t.Errorf("stats answered %d retransmissions %d, want 4 and 3", st.Answered, st.Retransmissions)
+	}
+}
+
+func TestServerNotifyOutcomes(t *testing.T) {
+	h := newHarness(t, "127.0.0.1/8", Config{T1: 20 * time.Millisecond, T2: 160 * time.Millisecond})
+	h.send(t, h.subscribe(t))
+	if h.read(t, 10*time.Second) == nil {
+		t.Fatal("no 200")
+	}
+	d := <-h.got
+	const url = "http://127.0.0.1:8080/p/tok/cfg000B82273B89"
+
+	t.Run("ok", func(t *testing.T) {
+		out := make(chan appliance.Notify, 1)
+		go func() { out <- h.srv.Notify(context.Background(), d.Dialog, 1, url) }()
+		b := h.read(t, 10*time.Second)
+		if b == nil {
+			t.Fatal("no NOTIFY")
+		}
+		n := parseReq(t, b)
+		if string(n.Body()) != url {
+			t.Errorf("body %q", n.Body())
+		}
+		res := sip.NewResponseFromRequest(n, 200, "OK", nil)
+		h.send(t, []byte(res.String()))
+		if o := <-out; o.Result != appliance.NotifyOK || o.Code != 200 {
+			t.Errorf("outcome %+v", o)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		out := make(chan appliance.Notify, 1)
+		go func() { out <- h.srv.Notify(context.Background(), d.Dialog, 2, url) }()
+		n := parseReq(t, h.read(t, 10*time.Second))
+		h.send(t, []byte(sip.NewResponseFromRequest(n, 489, "Bad Event", nil).String()))
+		if o := <-out; o.Result != appliance.NotifyRefused || o.Code != 489 {
+			t.Errorf("outcome %+v", o)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		before := h.srv.Stats().NotifyRetrans
+		o := h.srv.Notify(context.Background(), d.Dialog, 3, url)
+		if o.Result != appliance.NotifyTimeout {
+			t.Errorf("outcome %+v", o)
+		}
+		// 64·T1 = 1.28 s with T1 = 20 ms: E fires at 20, 60, 140, 300, then every 160 ms.
+		if n := h.srv.Stats().NotifyRetrans - before; n < 5 {
+			t.Errorf("%d retransmissions, want several", n)
+		}
+	})
+	t.Run("off LAN", func(t *testing.T) {
+		dd := d.Dialog
+		dd.Target = netip.MustParseAddrPort("198.51.100.7:5060")
+		o := h.srv.Notify(context.Background(), dd, 4, url)
+		if o.Result != appliance.NotifyError || !strings.Contains(o.Detail, "not on a served subnet") {
+			t.Errorf("outcome %+v", o)
+		}
+	})
+}
+
+func TestServerDropsOffSubnetSilently(t *testing.T) {
+	h := newHarness(t, "10.0.0.1/8", Config{})
+	h.send(t, h.subscribe(t))
+	if r := h.read(t, 300*time.Millisecond); r != nil {
+		t.Fatalf("answered an off-subnet source: %s", r)
+	}
+	if got := h.srv.Stats().Dropped[DropOffSubnet]; got != 1 {
+		t.Errorf("off_subnet drops = %d", got)
+	}
+}
+
+func TestServerRateLimitsOneSource(t *testing.T) {
+	h := newHarness(t, "127.0.0.1/8", Config{PerSourceBurst: 10, PerSourceRate: 0.001})
+	sub := h.subscribe(t)
+	for range 30 {
+		h.send(t, sub)
+	}
+	answers := 0
+	for h.read(t, 300*time.Millisecond) != nil {
+		answers++
+	}
+	if answers != 10 {
+		t.Errorf("%d answers to a burst of 30 with burst 10", answers)
+	}
+	if got := h.srv.Stats().Dropped[DropRateLimited]; got != 20 {
+		t.Errorf("rate_limited drops = %d, want 20", got)
+	}
+}
+
+func TestServerCountsGarbage(t *testing.T) {
+	h := newHarness(t, "127.0.0.1/8", Config{})
+	for _, b := range [][]byte{
+		[]byte("hello"),
+		[]byte("SUBSCRIBE sip:x SIP/2.0\r\n"),
+		[]byte("SUBSCRIBE " + strings.Repeat("a", MaxDatagram)),
+		[]byte("INVITE sip:100@127.0.0.1 SIP/2.0\r\n\r\n"),
+	} {
+		h.send(t, b)
+	}
+	if r := h.read(t, 300*time.Millisecond); r != nil {
+		t.Fatalf("answered garbage: %q", r)
+	}
+	st := h.srv.Stats()
+	if st.Dropped[DropNotSub] != 2 || st.Dropped[DropUnparsable] != 1 || st.Dropped[DropOversize] != 1 {
+		t.Errorf("drops %v", st.Dropped)
+	}
+}

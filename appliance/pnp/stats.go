@@ -1,0 +1,105 @@
+package pnp
+
+import (
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats counts what the SIP side did since start.
+type Stats struct {
+	Received        uint64            `json:"received"`
+	Subscribes      uint64            `json:"subscribes"`
+	Answered        uint64            `json:"answered"`
+	Retransmissions uint64            `json:"retransmissions"`
+	BadEvent        uint64            `json:"bad_event"`
+	NotifySent      uint64            `json:"notify_sent"`
+	NotifyRetrans   uint64            `json:"notify_retransmissions"`
+	NotifyOK        uint64            `json:"notify_ok"`
+	NotifyFailed    uint64            `json:"notify_failed"`
+	Dropped         map[string]uint64 `json:"dropped"`
+}
+
+type stats struct {
+	received, subscribes, answered, retransmissions, badEvent atomic.Uint64
+	notifySent, notifyRetrans, notifyOK, notifyFailed         atomic.Uint64
+	mu                                                        sync.Mutex
+	dropped                                                   map[string]uint64
+}
+
+func (s *stats) drop(reason string) {
+	s.mu.Lock()
+	if s.dropped == nil {
+		s.dropped = map[string]uint64{}
+	}
+	s.dropped[reason]++
+	s.mu.Unlock()
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	st := &s.stats
+	out := Stats{
+		Received:        st.received.Load(),
+		Subscribes:      st.subscribes.Load(),
+		Answered:        st.answered.Load(),
+		Retransmissions: st.retransmissions.Load(),
+		BadEvent:        st.badEvent.Load(),
+		NotifySent:      st.notifySent.Load(),
+		NotifyRetrans:   st.notifyRetrans.Load(),
+		NotifyOK:        st.notifyOK.Load(),
+		NotifyFailed:    st.notifyFailed.Load(),
+		Dropped:         map[string]uint64{},
+	}
+	st.mu.Lock()
+	for k, v := range st.dropped {
+		out.Dropped[k] = v
+	}
+	st.mu.Unlock()
+	return out
+}
+
+// dropLog turns per-packet drops into at most one log line per reason per
+// period, so a flood cannot flood the log (and the SD card) too.
+type dropLog struct {
+	log    *slog.Logger
+	period time.Duration
+	mu     sync.Mutex
+	byWhy  map[string]*dropWindow
+}
+
+type dropWindow struct {
+	start   time.Time
+	count   int
+	example netip.AddrPort
+	logged  bool
+}
+
+func newDropLog(log *slog.Logger, period time.Duration) *dropLog {
+	return &dropLog{log: log, period: period, byWhy: map[string]*dropWindow{}}
+}
+
+func (d *dropLog) note(reason string, src netip.AddrPort) {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := d.byWhy[reason]
+	if w == nil {
+		w = &dropWindow{start: now}
+		d.byWhy[reason] = w
+	}
+	if now.Sub(w.start) >= d.period {
+		if w.count > 1 {
+			d.log.Info("dropped SIP datagrams", "reason", reason, "count", w.count, "period", d.period.String(), "example_src", w.example.String())
+		}
+		*w = dropWindow{start: now}
+	}
+	w.count++
+	w.example = src
+	if !w.logged {
+		w.logged = true
+		d.log.Info("dropping SIP datagram (further drops for this reason are summarised once a minute)", "reason", reason, "src", src.String())
+	}
+}
