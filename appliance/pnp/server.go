@@ -370,3 +370,14 @@ func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort) {
 	default: // the transaction already has more answers than it reads
 	}
 }
+
+// FirstAddr returns the box's first address on its first served interface
+// (for config URLs of phones not seen yet), or the zero Addr.
+func (s *Server) FirstAddr() netip.Addr {
+	for _, ifc := range *s.ifaces.Load() {
+		for _, p := range ifc.Prefixes {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
+}

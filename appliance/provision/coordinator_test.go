@@ -1,0 +1,394 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/pnp"
+	"github.com/pnpbox/pnpbox/appliance/store"
+)
+
+// fakeNotifier records NOTIFYs and answers with result.
+type fakeNotifier struct {
+	mu     sync.Mutex
+	calls  []notifyCall
+	result appliance.NotifyResult
+	block  chan struct{} // when non-nil, Notify waits for it
+}
+
+type notifyCall struct {
+	dialog appliance.Dialog
+	cseq   uint32
+	url    string
+}
+
+func (f *fakeNotifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify {
+	f.mu.Lock()
+	f.calls = append(f.calls, notifyCall{d, cseq, url})
+	res, block := f.result, f.block
+	f.mu.Unlock()
+	if block != nil {
+		<-block
+	}
+	if res == "" {
+		res = appliance.NotifyOK
+	}
+	out := appliance.Notify{Time: time.Now(), Result: res}
+	if res == appliance.NotifyOK {
+		out.Code = 200
+	} else {
+		out.Detail = "test"
+	}
+	return out
+}
+
+func (f *fakeNotifier) LocalAddrFor(ip netip.Addr) (netip.Addr, string, bool) {
+	if netip.MustParsePrefix("198.18.0.0/24").Contains(ip) {
+		return netip.MustParseAddr("198.18.0.1"), "lan0", true
+	}
+	return netip.Addr{}, "", false
+}
+
+func (f *fakeNotifier) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+type fixture struct {
+	c     *Coordinator
+	n     *fakeNotifier
+	store *store.Store
+	path  string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "phones.db")
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	n := &fakeNotifier{}
+	tok := 0
+	c, err := New(Config{Store: st, Notifier: n, HTTPPort: 8080, Log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		NewToken: func() string { tok++; return fmt.Sprintf("%032x", tok) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{c: c, n: n, store: st, path: path}
+}
+
+func mac(t *testing.T, s string) appliance.MAC {
+	t.Helper()
+	m, err := appliance.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func disc(m appliance.MAC, ip string, callID string) pnp.Discovery {
+	src := netip.MustParseAddrPort(ip + ":5060")
+	return pnp.Discovery{
+		MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.3",
+		Contact: src, Source: src, Multicast: true, Interface: "lan0",
+		Dialog: appliance.Dialog{CallID: callID, From: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
+			To: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", Contact: "sip:" + src.String(), Target: src},
+		Txn: callID + "1",
+	}
+}
+
+var assignment = appliance.Assignment{Extension: "201", Password: "s3cret-pw", DisplayName: "Reception"}
+
+func (f *fixture) state(t *testing.T, m appliance.MAC) appliance.State {
+	t.Helper()
+	e, err := f.c.Phone(m)
+	if err != nil {
+		t.Fatalf("phone %s: %v", m, err)
+	}
+	return e.Phone.State
+}
+
+func (f *fixture) download(t *testing.T, m appliance.MAC, file string) error {
+	e, err := f.c.Phone(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.c.Download(DownloadRequest{Token: e.Phone.Token, File: file, Remote: e.Phone.IP, Local: netip.MustParseAddrPort("198.18.0.1:8080")})
+	return err
+}
+
+func TestButtonModeLifecycle(t *testing.T) {
+	f := newFixture(t)
+	m := mac(t, "000B82000001")
+	for range 5 { // five tries of one boot: one record
+		f.c.discover(disc(m, "198.18.0.100", "call-1"))
+	}
+	if n := len(f.c.Phones()); n != 1 {
+		t.Fatalf("%d phones after 5 SUBSCRIBEs of one phone", n)
+	}
+	if s := f.state(t, m); s != appliance.StateDiscovered {
+		t.Fatalf("state %s", s)
+	}
+	if _, err := f.c.Assign(m, assignment); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.state(t, m); s != appliance.StateAssigned || f.n.count() != 0 {
+		t.Fatalf("after assign: state %s, %d NOTIFYs (button mode sends none)", s, f.n.count())
+	}
+	sum := f.c.ProvisionAll()
+	f.c.notifWG.Wait()
+	if len(sum.Sent) != 1 || f.n.count() != 1 {
+		t.Fatalf("summary %+v, %d NOTIFYs", sum, f.n.count())
+	}
+	call := f.n.calls[0]
+	if want := "http://198.18.0.1:8080/p/00000000000000000000000000000001/cfg000B82000001"; call.url != want {
+		t.Errorf("NOTIFY URL %q, want %q", call.url, want)
+	}
+	if call.cseq != 1 || call.dialog.CallID != "call-1" {
+		t.Errorf("NOTIFY in dialog %q with CSeq %d", call.dialog.CallID, call.cseq)
+	}
+	if s := f.state(t, m); s != appliance.StateNotified {
+		t.Fatalf("state %s, want notified", s)
+	}
+	// After its NOTIFY the phone keeps beaconing; that must not re-NOTIFY.
+	f.c.discover(disc(m, "198.18.0.100", "call-2"))
+	f.c.notifWG.Wait()
+	if f.n.count() != 1 {
+		t.Errorf("a SUBSCRIBE after the NOTIFY caused another (%d)", f.n.count())
+	}
+	if err := f.download(t, m, "cfg000B82000001"); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.state(t, m); s != appliance.StateDownloaded {
+		t.Fatalf("state %s, want downloaded", s)
+	}
+	if err := f.download(t, m, "cfg000b82000001.xml"); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.state(t, m); s != appliance.StateProvisioned {
+		t.Fatalf("state %s, want provisioned", s)
+	}
+	// A second press sends nothing: nothing is pending.
+	if sum := f.c.ProvisionAll(); len(sum.Sent) != 0 {
+		t.Errorf("second press sent %v", sum.Sent)
+	}
+}
+
+func TestNoSecondNotifyWhileInFlight(t *testing.T) {
+	f := newFixture(t)
+	f.n.block = make(chan struct{})
+	m := mac(t, "000B82000001")
+	f.c.discover(disc(m, "198.18.0.100", "call-1"))
+	f.c.Assign(m, assignment)
+	f.c.ProvisionAll()
+	f.c.ProvisionAll()
+	for range 5 {
+		f.c.discover(disc(m, "198.18.0.100", "call-1"))
+	}
+	if err := f.c.Provision(m); !errors.Is(err, ErrBusy) {
+		t.Errorf("Provision while in flight: %v, want ErrBusy", err)
+	}
+	close(f.n.block)
+	f.c.notifWG.Wait()
+	if n := f.n.count(); n != 1 {
+		t.Errorf("%d NOTIFYs, want 1", n)
+	}
+}
+
+func TestFailedRetriedOnNextSubscribe(t *testing.T) {
+	f := newFixture(t)
+	f.n.result = appliance.NotifyTimeout
+	m := mac(t, "000B82000001")
+	f.c.discover(disc(m, "198.18.0.100", "call-1"))
+	f.c.Assign(m, assignment)
+	f.c.ProvisionAll()
+	f.c.notifWG.Wait()
+	if s := f.state(t, m); s != appliance.StateFailed {
+		t.Fatalf("state %s, want failed", s)
+	}
+	e, _ := f.c.Phone(m)
+	if e.Phone.Notify == nil || e.Phone.Notify.Result != appliance.NotifyTimeout {
+		t.Errorf("outcome not recorded: %+v", e.Phone.Notify)
+	}
+	f.n.mu.Lock()
+	f.n.result = appliance.NotifyOK
+	f.n.mu.Unlock()
+	f.c.discover(disc(m, "198.18.0.100", "call-2")) // the phone rebooted
+	f.c.notifWG.Wait()
+	if n, s := f.n.count(), f.state(t, m); n != 2 || s != appliance.StateNotified {
+		t.Errorf("after next SUBSCRIBE: %d NOTIFYs, state %s", n, s)
+	}
+	if f.n.calls[1].dialog.CallID != "call-2" {
+		t.Errorf("retry used dialog %q, want the new one", f.n.calls[1].dialog.CallID)
+	}
+}
+
+func TestAutoMode(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.c.UpdateSettings([]byte(`{"provision_mode":"auto"}`)); err != nil {
+		t.Fatal(err)
+	}
+	seen, prestaged := mac(t, "000B82000001"), mac(t, "000B82000002")
+	f.c.discover(disc(seen, "198.18.0.100", "c1"))
+	if _, err := f.c.Assign(seen, assignment); err != nil { // assignment added for a phone already seen
+		t.Fatal(err)
+	}
+	a2 := assignment
+	a2.Extension = "202"
+	if _, err := f.c.Assign(prestaged, a2); err != nil { // pre-staged: nothing to send to yet
+		t.Fatal(err)
+	}
+	f.c.notifWG.Wait()
+	if n := f.n.count(); n != 1 {
+		t.Fatalf("%d NOTIFYs after assigning, want 1", n)
+	}
+	f.c.discover(disc(prestaged, "198.18.0.101", "c2")) // a discovered phone has an assignment
+	f.c.notifWG.Wait()
+	if n := f.n.count(); n != 2 {
+		t.Fatalf("%d NOTIFYs after the pre-staged phone appeared, want 2", n)
+	}
+}
+
+func TestUnassignPrestagedForgets(t *testing.T) {
+	f := newFixture(t)
+	m := mac(t, "000B82000009")
+	if _, err := f.c.Assign(m, assignment); err != nil {
+		t.Fatal(err)
+	}
+	e, err := f.c.Phone(m)
+	if err != nil || e.Phone.State != appliance.StateAssigned || e.Phone.Seen() || e.Phone.IP.IsValid() {
+		t.Fatalf("pre-staged entry %+v, %v", e.Phone, err)
+	}
+	if err := f.c.Unassign(m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.Phone(m); !errors.Is(err, ErrNotFound) {
+		t.Errorf("pre-staged phone still known after unassign: %v", err)
+	}
+	if _, err := f.c.Download(DownloadRequest{Token: e.Phone.Token, File: "cfg.xml"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("its token still works: %v", err)
+	}
+}
+
+func TestDownloadRefusals(t *testing.T) {
+	f := newFixture(t)
+	m, other := mac(t, "000B82000001"), mac(t, "000B82000002")
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	f.c.discover(disc(other, "198.18.0.101", "c2"))
+	if err := f.download(t, m, "cfg.xml"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unassigned phone's config served: %v", err)
+	}
+	f.c.Assign(m, assignment)
+	for _, name := range []string{"cfg000b82000002.xml", "cfg000B82000002", "cfggxp2160.xml", "../cfg.xml", "cfg000b82000001.bin", "x"} {
+		if err := f.download(t, m, name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%q served: %v", name, err)
+		}
+	}
+	for _, name := range []string{"", "cfg000B82000001", "CFG000B82000001.XML", "cfggxp2140.xml", "cfg.xml"} {
+		if err := f.download(t, m, name); err != nil {
+			t.Errorf("%q refused: %v", name, err)
+		}
+	}
+	if _, err := f.c.Download(DownloadRequest{Token: strings.Repeat("0", 32), File: "cfg.xml"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("wrong token: %v", err)
+	}
+}
+
+func TestAssignValidation(t *testing.T) {
+	f := newFixture(t)
+	m := mac(t, "000B82000001")
+	for _, tt := range []struct {
+		a     appliance.Assignment
+		field string
+	}{
+		{appliance.Assignment{Password: "x"}, "extension"},
+		{appliance.Assignment{Extension: "20 1", Password: "x"}, "extension"},
+		{appliance.Assignment{Extension: "201"}, "password"},
+		{appliance.Assignment{Extension: "201", Password: "x", Codecs: []string{"PCMU", "GSM"}}, "codecs[1]"},
+		{appliance.Assignment{Extension: "201", Password: "x", SIPServer: "bad host!"}, "sip_server"},
+	} {
+		_, err := f.c.Assign(m, tt.a)
+		var fe *appliance.FieldError
+		if !errors.As(err, &fe) || fe.Field != tt.field {
+			t.Errorf("Assign(%+v) = %v, want a FieldError on %s", tt.a, err, tt.field)
+		}
+	}
+	// An empty password on update keeps the stored one.
+	if _, err := f.c.Assign(m, assignment); err != nil {
+		t.Fatal(err)
+	}
+	upd := assignment
+	upd.Password, upd.DisplayName = "", "Front desk"
+	got, err := f.c.Assign(m, upd)
+	if err != nil || got.Password != assignment.Password || got.DisplayName != "Front desk" {
+		t.Errorf("update without password: %+v, %v", got, err)
+	}
+}
+
+// TestStatePersists: what the coordinator learned survives a restart.
+func TestStatePersists(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.c.Run(ctx) }()
+	m := mac(t, "000B82000001")
+	f.c.Offer(disc(m, "198.18.0.100", "c1"))
+	if _, err := f.c.Assign(m, assignment); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c2, err := New(Config{Store: f.store, Notifier: f.n, HTTPPort: 8080})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c2.Phone(m)
+	if err != nil || e.Assignment == nil || e.Phone.Vendor != "Grandstream" || e.Phone.Dialog == nil || e.Phone.Dialog.CallID != "c1" {
+		t.Errorf("after restart: %+v, %v", e, err)
+	}
+}
+
+// TestFloodCommitsBounded: 10,000 SUBSCRIBEs for 100 phones must not turn
+// into thousands of fsyncs.
+func TestFloodCommitsBounded(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.c.Run(ctx) }()
+	before := f.store.Commits()
+	for i := range 10000 {
+		m := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, byte(i % 100)}
+		if m[5] == 0 {
+			m[5] = 100
+		}
+		for !f.c.Offer(disc(m, "198.18.0.100", fmt.Sprintf("call-%d", i%100))) {
+			time.Sleep(time.Millisecond) // queue full: let Run drain it
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.c.Phones()); n != 100 {
+		t.Errorf("%d phones, want 100", n)
+	}
+	if commits := f.store.Commits() - before; commits > 50 {
+		t.Errorf("%d commits for 10,000 SUBSCRIBEs", commits)
+	} else {
+		t.Logf("%d commits for 10,000 SUBSCRIBEs", commits)
+	}
+}

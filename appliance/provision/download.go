@@ -1,0 +1,130 @@
+package provision
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+
+	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/profile"
+)
+
+// DownloadRequest is one GET under /p/<token>/.
+type DownloadRequest struct {
+	Token     string
+	File      string         // the name after the token folder; "" for the folder itself
+	Remote    netip.Addr     // who asked
+	UserAgent string         //
+	Local     netip.AddrPort // the box address the request arrived on (for P237)
+}
+
+// File is a rendered config.
+type File struct {
+	Body        []byte
+	ContentType string
+}
+
+// Download renders the config a phone asks for, if the token is valid and
+// names a phone with an assignment, and the file name is one that phone
+// fetches (reference §1.4: cfg<mac>, cfg<mac>.xml, cfg<model>.xml,
+// cfg.xml, in any case). Anything else is ErrNotFound, without saying
+// which part was wrong. Every download is recorded: the first after a
+// NOTIFY moves the phone to downloaded, a later one to provisioned.
+func (c *Coordinator) Download(r DownloadRequest) (File, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.tokens[r.Token]
+	if !ok {
+		return File{}, ErrNotFound
+	}
+	p := c.phones[m]
+	a, assigned := c.assignments[m]
+	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) {
+		return File{}, ErrNotFound
+	}
+	model := p.Model
+	if model == "" {
+		model = a.Model
+	}
+	body, err := profile.Render(profile.Input{
+		MAC:              m,
+		Model:            model,
+		Assignment:       a,
+		Site:             c.settings,
+		ConfigServerPath: fmt.Sprintf("%s/p/%s", r.Local, p.Token),
+	})
+	if err != nil {
+		c.log.Error("render config", "mac", m.String(), "err", err)
+		return File{}, fmt.Errorf("render config for %s: %w", m, err)
+	}
+	sum := sha256.Sum256(body)
+	d := appliance.Download{Time: c.now().UTC(), IP: r.Remote, UserAgent: cleanUA(r.UserAgent), File: r.File, SHA256: hex.EncodeToString(sum[:])}
+	p.Downloads++
+	p.LastDownload = &d
+	c.transitionLocked(p, TrigDownload)
+	c.eventLocked(m, appliance.EventDownload, fmt.Sprintf("%q to %s (%s), sha256 %s", fileLabel(r.File), r.Remote, d.UserAgent, d.SHA256[:12]))
+	c.log.Info("config downloaded", "mac", m.String(), "ip", r.Remote.String(), "file", fileLabel(r.File), "state", string(p.State))
+	c.markSoon(m)
+	return File{Body: body, ContentType: "application/xml"}, nil
+}
+
+func fileLabel(f string) string {
+	if f == "" {
+		return "(folder)"
+	}
+	return f
+}
+
+// fileMatches reports whether name (lower case) is a file phone p fetches.
+func fileMatches(name string, p *appliance.Phone, a appliance.Assignment) bool {
+	mac := p.MAC.Lower()
+	switch name {
+	case "", "cfg" + mac, "cfg" + mac + ".xml", "cfg.xml":
+		return true
+	}
+	model := strings.ToLower(p.Model)
+	if model == "" {
+		model = strings.ToLower(a.Model)
+	}
+	if model != "" {
+		return name == "cfg"+model+".xml"
+	}
+	// Model not known yet: accept any model-shaped name, but never another
+	// MAC's file name.
+	base, ok := strings.CutSuffix(strings.TrimPrefix(name, "cfg"), ".xml")
+	if !ok || !strings.HasPrefix(name, "cfg") || len(base) < 2 || len(base) > 32 || isHex12(base) {
+		return false
+	}
+	for _, r := range base {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex12(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanUA keeps a User-Agent printable and short: it is shown on pages.
+func cleanUA(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) && b.Len() < 128 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/pnpbox/pnpbox/appliance"
+	bolt "go.etcd.io/bbolt"
+)
+
+func mac(t *testing.T, s string) appliance.MAC {
+	t.Helper()
+	m, err := appliance.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "phones.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestApplyLoadRoundTrip(t *testing.T) {
+	s, path := openTemp(t)
+	m1, m2 := mac(t, "000B82000001"), mac(t, "000B82000002")
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	p1 := appliance.Phone{MAC: m1, Vendor: "Grandstream", Model: "GXP2140", State: appliance.StateAssigned,
+		IP: netip.MustParseAddr("198.18.0.100"), SIPPort: 5060, FirstSeen: now, LastSeen: now, Token: "tok1",
+		Dialog: &appliance.Dialog{CallID: "c1", LocalTag: "t", Target: netip.MustParseAddrPort("198.18.0.100:5060")}}
+	a1 := appliance.Assignment{Extension: "201", Password: "secret", Codecs: []string{"PCMU"}}
+	a2 := appliance.Assignment{Extension: "202", Password: "secret2"}
+	set := appliance.DefaultSettings()
+	set.SIPServer = "pbx.example.net"
+	cred, err := NewCredential("hunter2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Apply(Write{
+		Phones:      []appliance.Phone{p1},
+		Assignments: map[appliance.MAC]appliance.Assignment{m1: a1, m2: a2},
+		Events:      []appliance.Event{{Seq: 1, Time: now, MAC: m1, Kind: "discovered"}},
+		Settings:    &set,
+		Admin:       cred,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(Write{DeleteAssignments: []appliance.MAC{m2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Commits(); got != 3 { // init + 2
+		t.Errorf("commits = %d, want 3", got)
+	}
+	s.Close()
+
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	snap, err := s2.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[appliance.MAC]appliance.Phone{m1: p1}, snap.Phones, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+		t.Errorf("phones (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[appliance.MAC]appliance.Assignment{m1: a1}, snap.Assignments); diff != "" {
+		t.Errorf("assignments (-want +got):\n%s", diff)
+	}
+	if snap.Settings.SIPServer != "pbx.example.net" || snap.LastEvent != 1 {
+		t.Errorf("settings %+v last event %d", snap.Settings, snap.LastEvent)
+	}
+	if !snap.Admin.Verify("hunter2") || snap.Admin.Verify("hunter3") {
+		t.Error("admin credential does not verify")
+	}
+}
+
+func TestEventsBoundedAndFiltered(t *testing.T) {
+	s, _ := openTemp(t)
+	m1, m2 := mac(t, "000B82000001"), mac(t, "000B82000002")
+	var seq uint64
+	for batch := 0; batch < 21; batch++ {
+		var evs []appliance.Event
+		for i := 0; i < 500; i++ {
+			seq++
+			m := m1
+			if seq%2 == 0 {
+				m = m2
+			}
+			evs = append(evs, appliance.Event{Seq: seq, MAC: m, Kind: "download"})
+		}
+		if err := s.Apply(Write{Events: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Events(EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != MaxEvents || all[0].Seq != seq-MaxEvents+1 || all[len(all)-1].Seq != seq {
+		t.Fatalf("kept %d events, %d..%d; want the newest %d", len(all), all[0].Seq, all[len(all)-1].Seq, MaxEvents)
+	}
+	mine, _ := s.Events(EventFilter{MAC: &m1, Since: seq - 10})
+	if len(mine) != 5 {
+		t.Errorf("%d events for m1 in the last 10", len(mine))
+	}
+	last3, _ := s.Events(EventFilter{Limit: 3})
+	if len(last3) != 3 || last3[2].Seq != seq {
+		t.Errorf("limit: %+v", last3)
+	}
+}
+
+func TestOpenRejectsNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "phones.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		b, _ := tx.CreateBucketIfNotExists(bucketMeta)
+		return b.Put(keySchema, []byte("99"))
+	})
+	db.Close()
+	_, err = Open(path)
+	if err == nil || !strings.Contains(err.Error(), "newer than this firmware") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	_, path := openTemp(t)
+	_, err := Open(path)
+	if !errors.Is(err, ErrLocked) {
+		t.Errorf("second open: %v, want ErrLocked", err)
+	}
+}
