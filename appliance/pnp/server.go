@@ -381,3 +381,11 @@ func (s *Server) FirstAddr() netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// JoinedOn reports whether the group is joined on the interface with index
+// idx.
+func (s *Server) JoinedOn(idx int) bool {
+	s.joinMu.Lock()
+	defer s.joinMu.Unlock()
+	return s.joined[idx]
+}

@@ -399,6 +399,9 @@ func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.Notify) {
 	if p == nil {
 		return
 	}
+	if c.ctx.Err() != nil && out.Result == appliance.NotifyError {
+		return // cut short by shutdown: the phone did nothing wrong
+	}
 	p.Notify = &out
 	trig := TrigNotifyOK
 	detail := fmt.Sprintf("answered %d", out.Code)

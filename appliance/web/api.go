@@ -1,0 +1,323 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/pnp"
+	"github.com/pnpbox/pnpbox/appliance/provision"
+	"github.com/pnpbox/pnpbox/appliance/store"
+)
+
+// phoneJSON is a phone as the API shows it (DESIGN.md "HTTP"). Secrets
+// are masked: an assignment's passwords become password_set.
+type phoneJSON struct {
+	MAC          string              `json:"mac"`
+	Vendor       string              `json:"vendor"`
+	Model        string              `json:"model"`
+	Firmware     string              `json:"firmware"`
+	IP           *netip.Addr         `json:"ip"`
+	SIPPort      int                 `json:"sip_port,omitempty"`
+	State        appliance.State     `json:"state"`
+	FirstSeen    *time.Time          `json:"first_seen"`
+	LastSeen     *time.Time          `json:"last_seen"`
+	Assignment   *assignmentJSON     `json:"assignment"`
+	ConfigURL    string              `json:"config_url,omitempty"`
+	UserAgent    string              `json:"user_agent,omitempty"`
+	Source       string              `json:"source,omitempty"`
+	Interface    string              `json:"interface,omitempty"`
+	Multicast    bool                `json:"multicast"`
+	NotifyBusy   bool                `json:"notify_in_flight"`
+	Notify       *appliance.Notify   `json:"notify"`
+	Downloads    int                 `json:"downloads"`
+	LastDownload *appliance.Download `json:"last_download"`
+}
+
+type assignmentJSON struct {
+	appliance.Assignment
+	PasswordSet bool          `json:"password_set"`
+	Accounts    []accountJSON `json:"accounts,omitempty"`
+}
+
+type accountJSON struct {
+	appliance.Account
+	PasswordSet bool `json:"password_set"`
+}
+
+func maskAssignment(a *appliance.Assignment) *assignmentJSON {
+	if a == nil {
+		return nil
+	}
+	out := &assignmentJSON{Assignment: *a, PasswordSet: a.Password != ""}
+	out.Password = ""
+	for _, acc := range a.Accounts {
+		m := accountJSON{Account: acc, PasswordSet: acc.Password != ""}
+		m.Password = ""
+		out.Accounts = append(out.Accounts, m)
+	}
+	out.Assignment.Accounts = nil
+	return out
+}
+
+func toJSON(e provision.Entry) phoneJSON {
+	p := e.Phone
+	j := phoneJSON{
+		MAC: p.MAC.String(), Vendor: p.Vendor, Model: p.Model, Firmware: p.Firmware,
+		SIPPort: p.SIPPort, State: p.State, Assignment: maskAssignment(e.Assignment),
+		ConfigURL: e.ConfigURL, UserAgent: p.UserAgent, Interface: p.Interface, Multicast: p.Multicast,
+		NotifyBusy: e.InFlight, Notify: p.Notify, Downloads: p.Downloads, LastDownload: p.LastDownload,
+	}
+	if p.IP.IsValid() {
+		ip := p.IP
+		j.IP = &ip
+	}
+	if p.Source.IsValid() {
+		j.Source = p.Source.String()
+	}
+	if p.Seen() {
+		fs, ls := p.FirstSeen, p.LastSeen
+		j.FirstSeen, j.LastSeen = &fs, &ls
+	}
+	return j
+}
+
+func (s *server) macParam(w http.ResponseWriter, r *http.Request) (appliance.MAC, bool) {
+	m, err := appliance.ParseMAC(r.PathValue("mac"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return m, false
+	}
+	return m, true
+}
+
+func (s *server) phones(w http.ResponseWriter, r *http.Request) {
+	entries := s.Coord.Phones()
+	out := make([]phoneJSON, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, toJSON(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) phone(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	e, err := s.Coord.Phone(m)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (s *server) putAssignment(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	var a appliance.Assignment
+	if err := decodeJSON(w, r, &a); err != nil {
+		writeError(w, http.StatusBadRequest, "assignment: "+err.Error())
+		return
+	}
+	if _, err := s.Coord.Assign(m, a); err != nil {
+		s.fail(w, err)
+		return
+	}
+	e, err := s.Coord.Phone(m)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (s *server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	if err := s.Coord.Unassign(m); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) provisionAll(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusAccepted, s.Coord.ProvisionAll())
+}
+
+func (s *server) provisionOne(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	if err := s.Coord.Provision(m); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "NOTIFY sent"})
+}
+
+func (s *server) getSettings(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Coord.Settings())
+}
+
+func (s *server) putSettings(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "settings: "+err.Error())
+		return
+	}
+	set, err := s.Coord.UpdateSettings(body)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, set)
+}
+
+func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var f store.EventFilter
+	if v := q.Get("mac"); v != "" {
+		m, err := appliance.ParseMAC(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "mac: "+err.Error())
+			return
+		}
+		f.MAC = &m
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "limit: not a count")
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "since: not an event number")
+			return
+		}
+		f.Since = n
+	}
+	if f.Limit == 0 || f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	evs, err := s.Coord.Events(f)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []appliance.Event{}
+	}
+	writeJSON(w, http.StatusOK, evs)
+}
+
+func (s *server) button(w http.ResponseWriter, r *http.Request) {
+	if s.Press == nil {
+		writeError(w, http.StatusNotFound, "this board's button cannot be pressed through the API")
+		return
+	}
+	var req struct {
+		HoldMS int `json:"hold_ms"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, "button: "+err.Error())
+			return
+		}
+	}
+	if req.HoldMS < 0 || req.HoldMS > 60000 {
+		writeError(w, http.StatusBadRequest, "hold_ms: 0 to 60000")
+		return
+	}
+	s.Press(time.Duration(req.HoldMS) * time.Millisecond)
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "pressed"})
+}
+
+// statusJSON is /api/status.
+type statusJSON struct {
+	Version         string                  `json:"version"`
+	UptimeS         int64                   `json:"uptime_s"`
+	Interface       string                  `json:"interface"`
+	Addresses       []string                `json:"addresses"`
+	MulticastJoined bool                    `json:"multicast_joined"`
+	LED             string                  `json:"led"`
+	Counts          map[appliance.State]int `json:"counts"`
+	Phones          int                     `json:"phones"`
+	Pending         int                     `json:"pending"`
+	Busy            int                     `json:"busy"`
+	ProvisionMode   string                  `json:"provision_mode"`
+	Interfaces      []Iface                 `json:"interfaces"`
+	SIP             pnp.Stats               `json:"sip"`
+	Store           storeJSON               `json:"store"`
+	Problem         string                  `json:"problem,omitempty"`
+}
+
+type storeJSON struct {
+	Commits uint64 `json:"commits"`
+	Error   string `json:"error,omitempty"`
+	Queue   int    `json:"discovery_queue"`
+}
+
+func (s *server) statusData() statusJSON {
+	b := s.Box()
+	st := s.Coord.Status()
+	out := statusJSON{
+		Version: b.Version, UptimeS: int64(s.Now().Sub(b.Started).Seconds()), Interface: b.Interface,
+		Addresses: []string{}, MulticastJoined: b.MulticastJoined, LED: b.LED, Counts: st.Counts,
+		Phones: st.Total, Pending: st.Pending, Busy: st.Busy, ProvisionMode: s.Coord.Settings().ProvisionMode,
+		Interfaces: b.Interfaces, SIP: b.SIP, Store: storeJSON{Commits: st.Commits, Queue: st.Queue}, Problem: b.Problem,
+	}
+	for _, i := range b.Interfaces {
+		for _, a := range i.Addresses {
+			out.Addresses = append(out.Addresses, a.String())
+		}
+	}
+	if out.Interfaces == nil {
+		out.Interfaces = []Iface{}
+	}
+	if st.Storage != nil {
+		out.Store.Error = st.Storage.Error()
+	}
+	return out
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.statusData())
+}
+
+// fail maps an error to a status code and a message that says what to do.
+func (s *server) fail(w http.ResponseWriter, err error) {
+	var fe *appliance.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fe.Error(), "field": fe.Field})
+	case errors.Is(err, provision.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such phone")
+	case errors.Is(err, provision.ErrNoAssignment), errors.Is(err, provision.ErrNotSeen),
+		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, syscall.ENOSPC):
+		writeError(w, http.StatusInsufficientStorage, "the box's storage is full: nothing was changed; free space (delete old backups) and try again")
+	case errors.Is(err, provision.ErrStorage):
+		writeError(w, http.StatusInternalServerError, "could not save the change: "+err.Error())
+	default:
+		s.Log.Error("api", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}

@@ -1,0 +1,162 @@
+// Package web is the box's HTTP side: the provisioning files phones fetch
+// from their secret folders (/p/<token>/…), the JSON API the status page
+// and installers' tools use (/api/…, HTTP Basic auth as admin), the status
+// page itself, and /healthz.
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/pnpbox/pnpbox/appliance/pnp"
+	"github.com/pnpbox/pnpbox/appliance/provision"
+)
+
+// Box is the live state of the box outside the coordinator.
+type Box struct {
+	Version         string
+	Started         time.Time
+	Interface       string // primary LAN interface
+	Interfaces      []Iface
+	MulticastJoined bool
+	LED             string
+	SIP             pnp.Stats
+	// Problem, when set, makes /healthz fail and says why.
+	Problem string
+}
+
+// Iface is one served interface.
+type Iface struct {
+	Name      string         `json:"name"`
+	Addresses []netip.Prefix `json:"addresses"`
+	Joined    bool           `json:"multicast_joined"`
+	// UnicastOnly: loopback has no multicast; phones (simulated) send
+	// their SUBSCRIBEs to the box's address instead.
+	UnicastOnly bool `json:"unicast_only,omitempty"`
+}
+
+// Deps is what the handler needs.
+type Deps struct {
+	Coord *provision.Coordinator
+	Box   func() Box
+	// Press presses the simulated button; nil on real hardware, where the
+	// API cannot press it.
+	Press func(hold time.Duration)
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// New returns the box's HTTP handler.
+func New(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d, auth: newAuth(d.Coord, d.Now), files: newBudget(20, time.Minute)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /p/{token}/{file}", s.provisioningFile)
+	mux.HandleFunc("GET /p/{token}/{$}", s.provisioningFile)
+
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/status", s.status)
+	api.HandleFunc("GET /api/phones", s.phones)
+	api.HandleFunc("GET /api/phones/{mac}", s.phone)
+	api.HandleFunc("PUT /api/phones/{mac}/assignment", s.putAssignment)
+	api.HandleFunc("DELETE /api/phones/{mac}/assignment", s.deleteAssignment)
+	api.HandleFunc("POST /api/phones/{mac}/provision", s.provisionOne)
+	api.HandleFunc("POST /api/provision", s.provisionAll)
+	api.HandleFunc("GET /api/settings", s.getSettings)
+	api.HandleFunc("PUT /api/settings", s.putSettings)
+	api.HandleFunc("GET /api/events", s.events)
+	api.HandleFunc("POST /api/button", s.button)
+	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	api.HandleFunc("GET /{$}", s.page)
+	authed := s.auth.require(api)
+	mux.Handle("/api/", authed)
+	mux.Handle("GET /{$}", authed)
+
+	// Browsers may not make state-changing cross-origin requests (CSRF);
+	// GET and HEAD handlers change nothing.
+	cop := http.NewCrossOriginProtection()
+	return securityHeaders(cop.Handler(mux))
+}
+
+// NewServer wraps h in an http.Server with the timeouts a LAN appliance
+// needs against slow or hostile clients.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+type server struct {
+	Deps
+	auth  *auth
+	files *budget
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	b := s.Box()
+	st := s.Coord.Status()
+	problem := b.Problem
+	if problem == "" && st.Storage != nil {
+		problem = "storage: " + st.Storage.Error()
+	}
+	if problem != "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "error": problem})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// maxBody bounds request bodies (JSON and CSV).
+const maxBody = 4 << 20
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errors.New("request body too large")
+		}
+		return err
+	}
+	return nil
+}
