@@ -71,6 +71,10 @@ func build(in Input) (config, error) {
 	if err := validate(a, m, known); err != nil {
 		return nil, err
 	}
+	// Its messages never quote the password.
+	if err := appliance.ValidatePassword("admin_password", in.AdminPassword); err != nil {
+		return nil, err
+	}
 	if err := checkPValueNames("settings.p_values", in.Site.PValues); err != nil {
 		return nil, err
 	}

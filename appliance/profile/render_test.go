@@ -409,6 +409,7 @@ func TestRenderErrors(t *testing.T) {
 		{"timezone", func(in *Input) { in.Site.Timezone = "CET\x01" }, "settings.timezone"},
 		{"display name", func(in *Input) { in.Assignment.DisplayName = "Ann\uFFFE" }, "display_name"},
 		{"config protocol", func(in *Input) { in.Site.ConfigProtocol = "gopher" }, "settings.config_protocol"},
+		{"admin password", func(in *Input) { in.AdminPassword = "tab\there" }, "admin_password"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := input(t, "GXP2140", appliance.Assignment{Extension: "201"})
