@@ -13,7 +13,9 @@ import (
 type Input struct {
 	MAC appliance.MAC
 	// Model is the model the phone reported, e.g. "GXP2140"; "" if unknown.
-	// Then Assignment.Model counts, else keys are laid out for the GXP2130.
+	// Then Assignment.Model counts. With neither, or a model this package
+	// has no layout for, the config is laid out for the GXP2130 and touches
+	// only what the assignment names.
 	Model string
 	// Assignment is the phone's account plan, already passed through
 	// Assignment.Normalize (Render normalizes it again; it is idempotent).

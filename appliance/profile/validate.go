@@ -74,13 +74,13 @@ func validateKey(i int, k appliance.Key, s slot, m Model) error {
 }
 
 // validateText checks free text that goes into the config: valid UTF-8,
-// no control characters, at most max characters.
-func validateText(field, s string, max int) error {
+// no control characters, at most limit characters.
+func validateText(field, s string, limit int) error {
 	if !utf8.ValidString(s) {
 		return fieldErr(field, "not valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return fieldErr(field, "at most %d characters, have %d", max, n)
+	if n := utf8.RuneCountInString(s); n > limit {
+		return fieldErr(field, "at most %d characters, have %d", limit, n)
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
