@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -41,14 +42,7 @@ func (c config) set(p int, value, field string) { c[p] = pvalue{value, field} }
 
 // numbers returns the P-numbers in c in ascending order: the file's order,
 // which keeps the output byte-stable.
-func (c config) numbers() []int {
-	ps := make([]int, 0, len(c))
-	for p := range c {
-		ps = append(ps, p)
-	}
-	slices.Sort(ps)
-	return ps
-}
+func (c config) numbers() []int { return slices.Sorted(maps.Keys(c)) }
 
 // build computes a phone's P-values, layer by layer; a later layer
 // overrides an earlier one:

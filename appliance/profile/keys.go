@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -48,14 +49,7 @@ var keyModes = map[string]keyMode{
 }
 
 // KeyTypes returns the key types an assignment may use, sorted.
-func KeyTypes() []string {
-	names := make([]string, 0, len(keyModes))
-	for name := range keyModes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func KeyTypes() []string { return slices.Sorted(maps.Keys(keyModes)) }
 
 func lookupKeyMode(typ string) (keyMode, bool) {
 	m, ok := keyModes[strings.ToLower(strings.TrimSpace(typ))]
