@@ -2,7 +2,8 @@ package appliance
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -216,13 +217,8 @@ func normalizeModelDefaults(in map[string]ModelLayer) (map[string]ModelLayer, er
 	if len(in) == 0 {
 		return nil, nil
 	}
-	names := make([]string, 0, len(in))
-	for name := range in {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	out := make(map[string]ModelLayer, len(in))
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		model := strings.ToUpper(strings.TrimSpace(name))
 		field := "model_defaults." + name
 		if model == "" || !isModelName(model) {
