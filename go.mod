@@ -2,6 +2,8 @@ module github.com/pnpbox/pnpbox
 
 go 1.25.0
 
+require github.com/google/go-cmp v0.7.0
+
 require (
 	github.com/emiago/sipgo v1.7.3
 	github.com/google/go-cmp v0.7.0

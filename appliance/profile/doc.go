@@ -1,0 +1,15 @@
+// Package profile renders the configuration file a Grandstream GXP2130,
+// GXP2140 or GXP2160 downloads from the box: gs_provision XML with one
+// element per P-value (reference §1.1), or the legacy binary cfg<mac>
+// encoding of the same values (§1.3).
+//
+// A config is built in layers, each overriding the one before: values that
+// switch off what the assignment does not use (for a known model), the site
+// settings, the site's raw p_values, the model's raw p_values, the phone's
+// assignment, and the assignment's raw p_values. The output depends on the
+// input alone — P-values sorted by number, no timestamps — so a phone that
+// downloads its config again gets the same bytes and does not re-flash.
+//
+// Everything here is a pure function of its arguments and safe for
+// concurrent use; GeneratePassword reads crypto/rand.
+package profile
