@@ -175,6 +175,15 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// SUBSCRIBEs already answered with 200 must be recorded.
+			for drained := false; !drained; {
+				select {
+				case d := <-c.queue:
+					c.discover(d)
+				default:
+					drained = true
+				}
+			}
 			c.notifWG.Wait()
 			if err := c.flush(true); err != nil {
 				return fmt.Errorf("final flush: %w", err)
