@@ -56,6 +56,9 @@ type Phone struct {
 	// Token names the phone's secret folder /p/<token>/. Stable for the
 	// phone's life on this box; never logged.
 	Token string `json:"token"`
+	// AdminPassword is the phone's own generated web admin password (P2),
+	// used when the site sets none. A secret: shown only to the admin.
+	AdminPassword string `json:"admin_password,omitempty"`
 
 	Dialog       *Dialog   `json:"dialog,omitempty"`
 	Notify       *Notify   `json:"notify,omitempty"`

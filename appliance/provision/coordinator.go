@@ -138,6 +138,10 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	for m, p := range snap.Phones {
 		p := p
+		if p.AdminPassword == "" { // a record from before per-phone passwords
+			p.AdminPassword = profile.GeneratePassword()
+			c.dirtySoon[m] = true
+		}
 		c.phones[m] = &p
 		c.tokens[p.Token] = m
 	}
@@ -276,7 +280,7 @@ func (c *Coordinator) discover(d pnp.Discovery) {
 	defer c.mu.Unlock()
 	p := c.phones[d.MAC]
 	if p == nil {
-		p = &appliance.Phone{MAC: d.MAC, State: appliance.StateDiscovered, Token: c.uniqueToken()}
+		p = &appliance.Phone{MAC: d.MAC, State: appliance.StateDiscovered, Token: c.uniqueToken(), AdminPassword: profile.GeneratePassword()}
 		c.phones[d.MAC] = p
 		c.tokens[p.Token] = d.MAC
 	}
@@ -586,7 +590,7 @@ func (c *Coordinator) Assign(m appliance.MAC, a appliance.Assignment) (appliance
 	}
 	var np appliance.Phone
 	if p == nil {
-		np = appliance.Phone{MAC: m, State: appliance.StateAssigned, Token: c.uniqueToken()}
+		np = appliance.Phone{MAC: m, State: appliance.StateAssigned, Token: c.uniqueToken(), AdminPassword: profile.GeneratePassword()}
 	} else {
 		np = *p
 		np.State, _ = Next(np.State, TrigAssign)
@@ -660,6 +664,9 @@ func (c *Coordinator) Unassign(m appliance.MAC) error {
 	return nil
 }
 
+// Masked stands in for a secret in what the API returns.
+const Masked = "********"
+
 // Settings returns the site settings.
 func (c *Coordinator) Settings() appliance.Settings {
 	c.mu.Lock()
@@ -679,6 +686,11 @@ func (c *Coordinator) UpdateSettings(patch []byte) (appliance.Settings, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&next); err != nil {
 		return c.settings, &appliance.FieldError{Field: "settings", Msg: jsonMsg(err)}
+	}
+	if next.PhoneAdminPassword == Masked {
+		// GET shows the secret masked; a client that PUTs back what it
+		// read must not set the password to the mask.
+		next.PhoneAdminPassword = c.settings.PhoneAdminPassword
 	}
 	next, err := next.Normalize()
 	if err != nil {

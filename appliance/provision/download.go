@@ -45,17 +45,14 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) {
 		return File{}, ErrNotFound
 	}
-	model := p.Model
-	if model == "" {
-		model = a.Model
+	in := c.profileInputLocked(p, a, r.Local)
+	render, ctype := profile.Render, "application/xml"
+	if c.settings.LegacyBinary && strings.EqualFold(r.File, "cfg"+m.Lower()) {
+		// The legacy binary is served under the one name phones fetch it
+		// by (reference §1.3/§1.4); the NOTIFY's cfg<MAC> gets it too.
+		render, ctype = profile.RenderLegacy, "application/octet-stream"
 	}
-	body, err := profile.Render(profile.Input{
-		MAC:              m,
-		Model:            model,
-		Assignment:       a,
-		Site:             c.settings,
-		ConfigServerPath: fmt.Sprintf("%s/p/%s", r.Local, p.Token),
-	})
+	body, err := render(in)
 	if err != nil {
 		c.log.Error("render config", "mac", m.String(), "err", err)
 		return File{}, fmt.Errorf("render config for %s: %w", m, err)
@@ -68,7 +65,69 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	c.eventLocked(m, appliance.EventDownload, fmt.Sprintf("%q to %s (%s), sha256 %s", fileLabel(r.File), r.Remote, d.UserAgent, d.SHA256[:12]))
 	c.log.Info("config downloaded", "mac", m.String(), "ip", r.Remote.String(), "file", fileLabel(r.File), "state", string(p.State))
 	c.markSoon(m)
-	return File{Body: body, ContentType: "application/xml"}, nil
+	return File{Body: body, ContentType: ctype}, nil
+}
+
+// profileInputLocked is what the renderer needs for p. local is the box
+// address the phone reaches it on: the config server path (P237) points
+// back there.
+func (c *Coordinator) profileInputLocked(p *appliance.Phone, a appliance.Assignment, local netip.AddrPort) profile.Input {
+	model := p.Model
+	if model == "" {
+		model = a.Model
+	}
+	admin := c.settings.PhoneAdminPassword
+	if admin == "" {
+		admin = p.AdminPassword
+	}
+	return profile.Input{
+		MAC:              p.MAC,
+		Model:            model,
+		Assignment:       a,
+		Site:             c.settings,
+		ConfigServerPath: fmt.Sprintf("%s/p/%s", local, p.Token),
+		AdminPassword:    admin,
+	}
+}
+
+// Preview renders m's config for the admin with every secret masked.
+func (c *Coordinator) Preview(m appliance.MAC) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.phones[m]
+	if p == nil {
+		return nil, ErrNotFound
+	}
+	a, ok := c.assignments[m]
+	if !ok {
+		return nil, ErrNoAssignment
+	}
+	local := netip.AddrPortFrom(c.anyLocalAddrLocked(), uint16(c.cfg.HTTPPort))
+	if p.IP.IsValid() {
+		if l, _, ok := c.cfg.Notifier.LocalAddrFor(p.IP); ok {
+			local = netip.AddrPortFrom(l, uint16(c.cfg.HTTPPort))
+		}
+	}
+	body, err := profile.Render(c.profileInputLocked(p, a, local))
+	if err != nil {
+		return nil, err
+	}
+	return profile.Mask(body), nil
+}
+
+// PhoneAdminPassword returns the web admin password m's config sets: the
+// site's, else the phone's own generated one.
+func (c *Coordinator) PhoneAdminPassword(m appliance.MAC) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.phones[m]
+	if p == nil {
+		return "", ErrNotFound
+	}
+	if c.settings.PhoneAdminPassword != "" {
+		return c.settings.PhoneAdminPassword, nil
+	}
+	return p.AdminPassword, nil
 }
 
 func fileLabel(f string) string {

@@ -168,8 +168,47 @@ func (s *server) provisionOne(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "NOTIFY sent"})
 }
 
+// configPreview shows the config phone mac would download, secrets masked.
+func (s *server) configPreview(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	body, err := s.Coord.Preview(m)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+// phoneSecrets shows the admin the phone's own web admin password: the one
+// place it is shown, never in lists or on the status page.
+func (s *server) phoneSecrets(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	pw, err := s.Coord.PhoneAdminPassword(m)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"phone_admin_password": pw})
+}
+
+// maskSettings hides the site's phone admin password.
+func maskSettings(set appliance.Settings) appliance.Settings {
+	if set.PhoneAdminPassword != "" {
+		set.PhoneAdminPassword = provision.Masked
+	}
+	return set
+}
+
 func (s *server) getSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Coord.Settings())
+	writeJSON(w, http.StatusOK, maskSettings(s.Coord.Settings()))
 }
 
 func (s *server) putSettings(w http.ResponseWriter, r *http.Request) {
@@ -183,7 +222,7 @@ func (s *server) putSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, set)
+	writeJSON(w, http.StatusOK, maskSettings(set))
 }
 
 func (s *server) events(w http.ResponseWriter, r *http.Request) {

@@ -71,6 +71,8 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("PUT /api/phones/{mac}/assignment", s.putAssignment)
 	api.HandleFunc("DELETE /api/phones/{mac}/assignment", s.deleteAssignment)
 	api.HandleFunc("POST /api/phones/{mac}/provision", s.provisionOne)
+	api.HandleFunc("GET /api/phones/{mac}/config", s.configPreview)
+	api.HandleFunc("GET /api/phones/{mac}/secrets", s.phoneSecrets)
 	api.HandleFunc("POST /api/provision", s.provisionAll)
 	api.HandleFunc("GET /api/settings", s.getSettings)
 	api.HandleFunc("PUT /api/settings", s.putSettings)

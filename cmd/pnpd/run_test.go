@@ -218,6 +218,44 @@ func TestAPI(t *testing.T) {
 			t.Errorf("settings after two partial PUTs: %v", s)
 		}
 	})
+	t.Run("config preview and secrets", func(t *testing.T) {
+		d.api(t, "PUT", "/api/phones/000B82445566/assignment", `{"extension":"301","password":"pw-301-secret","model":"GXP2160",
+			"accounts":[{"extension":"302","password":"pw-302-secret"}],"keys":[{"type":"blf","value":"201","label":"Reception"}]}`, nil)
+		req, _ := http.NewRequest("GET", d.base+"/api/phones/000B82445566/config", nil)
+		req.SetBasicAuth("admin", testPassword)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xml, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Contains(xml, []byte("<P35>301</P35>")) || !bytes.Contains(xml, []byte("<P404>302</P404>")) {
+			t.Fatalf("preview %d:\n%s", res.StatusCode, xml)
+		}
+		var sec map[string]string
+		d.api(t, "GET", "/api/phones/000B82445566/secrets", "", &sec)
+		for _, secret := range []string{"pw-301-secret", "pw-302-secret", sec["phone_admin_password"]} {
+			if len(secret) < 8 || bytes.Contains(xml, []byte(secret)) {
+				t.Errorf("preview leaks %q (or no generated phone admin password)", secret)
+			}
+		}
+		var set map[string]any
+		d.api(t, "PUT", "/api/settings", `{"phone_admin_password":"site-admin-pw"}`, &set)
+		if set["phone_admin_password"] != "********" {
+			t.Errorf("settings show the phone admin password: %v", set["phone_admin_password"])
+		}
+		d.api(t, "PUT", "/api/settings", `{"phone_admin_password":"********","language":"de"}`, nil) // a client echoing what it read
+		d.api(t, "GET", "/api/phones/000B82445566/secrets", "", &sec)
+		if sec["phone_admin_password"] != "site-admin-pw" {
+			t.Errorf("echoing the mask changed the password to %q", sec["phone_admin_password"])
+		}
+		var e map[string]string
+		code := d.api(t, "PUT", "/api/phones/000B82445566/assignment", `{"extension":"301","password":"pw","model":"GXP2130",
+			"accounts":[{"extension":"302","password":"a"},{"extension":"303","password":"b"},{"extension":"304","password":"c"}]}`, &e)
+		if code != 400 || e["field"] != "accounts" || !strings.Contains(e["error"], "GXP2130 has 3 accounts") {
+			t.Errorf("too many accounts: %d %v", code, e)
+		}
+	})
 	t.Run("no token no config", func(t *testing.T) {
 		for _, path := range []string{"/p/00000000000000000000000000000000/cfg000B82112233", "/cfg000b82112233.xml", "/p/", "/p/x/../cfg.xml"} {
 			res, err := http.Get(d.base + path)
