@@ -71,7 +71,7 @@ type fixture struct {
 	path  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "phones.db")
 	st, err := store.Open(path)
@@ -81,7 +81,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	n := &fakeNotifier{}
 	tok := 0
-	c, err := New(Config{Store: st, Notifier: n, HTTPPort: 8080, Log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	if _, bench := t.(*testing.B); bench {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c, err := New(Config{Store: st, Notifier: n, HTTPPort: 8080, Log: log,
 		NewToken: func() string { tok++; return fmt.Sprintf("%032x", tok) }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,41 @@
+# pnpbox — `make help` lists the targets. Logic longer than a line lives in scripts/.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+GO      ?= go
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+build: ## Build pnpd and phonesim for this machine into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pnpd ./cmd/pnpd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/phonesim ./cmd/phonesim
+
+build-arm64: ## Build the static linux/arm64 pnpd for the box: bin/pnpd-linux-arm64
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pnpd-linux-arm64 ./cmd/pnpd
+
+run: build ## Run pnpd on this laptop (loopback, simulated board, state in ./var)
+	bin/pnpd -iface lo -board sim -data ./var -http 127.0.0.1:8080 -admin-password $${PNPD_ADMIN_PASSWORD:-pnpbox-dev}
+
+demo: build ## pnpd plus 20 simulated phones, provisioned end to end; leaves pnpd running
+	scripts/demo.sh
+
+test: ## All tests: gofmt, vet, go test -race ./... (netns e2e as root), arm64 build and qemu checks
+	scripts/test.sh
+
+test-arm64: build-arm64 ## The arm64 binary's -version and the pure unit tests under qemu-aarch64-static
+	scripts/test-arm64.sh
+
+bench: ## Benchmarks; results go in the README
+	scripts/bench.sh
+
+lint: ## gofmt and go vet only
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+clean: ## Remove build output
+	rm -rf bin
+
+.PHONY: help build build-arm64 run demo test test-arm64 bench lint clean

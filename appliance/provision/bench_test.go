@@ -1,0 +1,42 @@
+package provision
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+// BenchmarkDiscoverKnown is a retrying or rebooting phone that the box
+// already knows: in memory only, no write.
+func BenchmarkDiscoverKnown(b *testing.B) {
+	f := newFixture(b)
+	m := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 1}
+	d := disc(m, "198.18.0.100", "call-1")
+	f.c.discover(d)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.c.discover(d)
+	}
+}
+
+// BenchmarkDownload renders and records one config download.
+func BenchmarkDownload(b *testing.B) {
+	f := newFixture(b)
+	m := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 1}
+	f.c.discover(disc(m, "198.18.0.100", "call-1"))
+	if _, err := f.c.Assign(m, appliance.Assignment{Extension: "201", Password: "pw-201-secret", DisplayName: "Desk",
+		Codecs: []string{"G722", "PCMU"}, Keys: []appliance.Key{{Type: "blf", Value: "202", Label: "Bob"}}}); err != nil {
+		b.Fatal(err)
+	}
+	e, _ := f.c.Phone(m)
+	req := DownloadRequest{Token: e.Phone.Token, File: fmt.Sprintf("cfg%s.xml", m.Lower()), Remote: e.Phone.IP,
+		Local: netip.MustParseAddrPort("198.18.0.1:80")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.c.Download(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+// Command demo drives `make demo` once pnpd is up: it pre-stages an
+// account for each simulated phone, starts the fleet (the command after
+// "--"), waits until every phone has announced itself, presses the
+// simulated button, and waits until every phone has downloaded its config
+// twice (NOTIFY → download → reboot → download again).
+//
+//	go run ./scripts/demo -base http://127.0.0.1:8080 -password pw -phones 20 -first-mac 000B82D00001 -- bin/phonesim …
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+type api struct {
+	base, password string
+	c              *http.Client
+}
+
+func (a *api) do(ctx context.Context, method, path, body string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth("admin", a.password)
+	res, err := a.c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, strings.TrimSpace(string(raw)))
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+type phone struct {
+	MAC       string `json:"mac"`
+	IP        string `json:"ip"`
+	State     string `json:"state"`
+	Downloads int    `json:"downloads"`
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	base := fs.String("base", "http://127.0.0.1:8080", "pnpd's address")
+	password := fs.String("password", "", "admin password")
+	n := fs.Int("phones", 20, "fleet size")
+	firstMAC := fs.String("first-mac", "000B82D00001", "first phone's MAC")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fleet := fs.Args()
+	if len(fleet) == 0 {
+		return errors.New("no phonesim command after --")
+	}
+	first, err := appliance.ParseMAC(*firstMAC)
+	if err != nil {
+		return err
+	}
+	a := &api{base: *base, password: *password, c: &http.Client{Timeout: 10 * time.Second}}
+
+	if err := wait(ctx, time.Minute, "pnpd to answer /healthz", func() (bool, string) {
+		return a.do(ctx, "GET", "/healthz", "", nil) == nil, ""
+	}); err != nil {
+		return err
+	}
+	for i := range *n {
+		m := first
+		m[5] += byte(i) // fleets in the demo stay well under 256
+		body := fmt.Sprintf(`{"extension":"%d","password":"demo-%d-%s","display_name":"Desk %d","codecs":["G722","PCMU","PCMA"]}`,
+			201+i, 201+i, m.Lower()[6:], i+1)
+		if err := a.do(ctx, "PUT", "/api/phones/"+m.String()+"/assignment", body, nil); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("demo: pre-staged extensions 201-%d for %d phones\n", 200+*n, *n)
+
+	sim := exec.CommandContext(ctx, fleet[0], fleet[1:]...)
+	sim.Stdout, sim.Stderr = os.Stdout, os.Stderr
+	if err := sim.Start(); err != nil {
+		return fmt.Errorf("start the fleet: %w", err)
+	}
+	simDone := make(chan error, 1)
+	go func() { simDone <- sim.Wait() }()
+
+	phones := func() []phone {
+		var ps []phone
+		a.do(ctx, "GET", "/api/phones", "", &ps)
+		return ps
+	}
+	count := func(ok func(phone) bool) int {
+		k := 0
+		for _, p := range phones() {
+			if ok(p) {
+				k++
+			}
+		}
+		return k
+	}
+	if err := wait(ctx, 2*time.Minute, "every phone to announce itself", func() (bool, string) {
+		k := count(func(p phone) bool { return p.IP != "" })
+		return k == *n, fmt.Sprintf("%d/%d phones seen", k, *n)
+	}); err != nil {
+		return err
+	}
+	fmt.Println("demo: pressing the button (provision all pending)")
+	if err := a.do(ctx, "POST", "/api/button", `{"hold_ms":100}`, nil); err != nil {
+		return err
+	}
+	if err := wait(ctx, 3*time.Minute, "every phone to download its config twice", func() (bool, string) {
+		k := count(func(p phone) bool { return p.State == "provisioned" && p.Downloads >= 2 })
+		return k == *n, fmt.Sprintf("%d/%d phones provisioned", k, *n)
+	}); err != nil {
+		return err
+	}
+	select {
+	case err := <-simDone:
+		if err != nil {
+			return fmt.Errorf("phonesim: %w", err)
+		}
+	case <-time.After(30 * time.Second):
+		sim.Process.Signal(os.Interrupt)
+		<-simDone
+	}
+	fmt.Printf("demo: %d/%d phones provisioned\n", *n, *n)
+	return nil
+}
+
+// wait polls cond every 250 ms, printing its progress when it changes.
+func wait(ctx context.Context, d time.Duration, what string, cond func() (bool, string)) error {
+	deadline := time.Now().Add(d)
+	last := ""
+	for {
+		ok, progress := cond()
+		if progress != "" && progress != last {
+			fmt.Println("demo:", progress)
+			last = progress
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up after %v waiting for %s (%s)", d, what, progress)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
