@@ -58,6 +58,8 @@ func newFakeBox(t *testing.T) *fakeBox {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Room for a fleet's first burst of SUBSCRIBEs (capped by net.core.rmem_max).
+	_ = conn.SetReadBuffer(4 << 20)
 	b := &fakeBox{
 		t:          t,
 		conn:       conn,

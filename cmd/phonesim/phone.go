@@ -211,16 +211,13 @@ func (p *phone) run(ctx context.Context) {
 	}
 
 	boot := p.subscribe(ctx)
-	p.mu.Lock()
-	p.res.SubscribeTries = boot.tries
-	p.res.SubscribeStatus = boot.status
-	p.res.Got200 = boot.ok
-	if boot.ok {
-		p.res.Got200Try = boot.okTry
-		p.res.Got200Ms = ms(boot.okAfter)
-	}
-	p.res.ResponsesLost += boot.lost
-	p.mu.Unlock()
+	p.record(func(r *Result) {
+		r.SubscribeTries, r.SubscribeStatus, r.Got200 = boot.tries, boot.status, boot.ok
+		if boot.ok {
+			r.Got200Try, r.Got200Ms = boot.okTry, ms(boot.okAfter)
+		}
+		r.ResponsesLost += boot.lost
+	})
 	switch {
 	case boot.sent == 0 && boot.sendErr != "":
 		p.fail("send SUBSCRIBE: %s", boot.sendErr)
@@ -240,9 +237,7 @@ func (p *phone) run(ctx context.Context) {
 		return
 	}
 	if boot.ok {
-		p.mu.Lock()
-		p.res.NotifyMs = ms(n.at.Sub(boot.okAt))
-		p.mu.Unlock()
+		p.record(func(r *Result) { r.NotifyMs = ms(n.at.Sub(boot.okAt)) })
 	}
 	p.log.Debug("notified", "url", n.url)
 
@@ -251,17 +246,12 @@ func (p *phone) run(ctx context.Context) {
 		p.fail("first download: %s", p.why(ctx, err))
 		return
 	}
-	p.mu.Lock()
-	p.res.FirstDownloadOK = true
-	p.mu.Unlock()
 	configURL, err := cfg.serverURL(p.mac)
+	p.record(func(r *Result) { r.FirstDownloadOK, r.ConfigURL = true, configURL })
 	if err != nil {
 		p.fail("config: %v", err)
 		return
 	}
-	p.mu.Lock()
-	p.res.ConfigURL = configURL
-	p.mu.Unlock()
 
 	if !sleep(ctx, p.reboot) {
 		p.fail("%s before the reboot", stopCause(ctx))
@@ -270,11 +260,10 @@ func (p *phone) run(ctx context.Context) {
 	// Phones beacon on every boot (GSTOOLS); the box must answer but must
 	// not send a second NOTIFY to a phone that already has its config.
 	again := p.subscribe(ctx)
-	p.mu.Lock()
-	p.res.RebootSubscribeTries = again.tries
-	p.res.RebootGot200 = again.ok
-	p.res.ResponsesLost += again.lost
-	p.mu.Unlock()
+	p.record(func(r *Result) {
+		r.RebootSubscribeTries, r.RebootGot200 = again.tries, again.ok
+		r.ResponsesLost += again.lost
+	})
 
 	body2, err := p.get(ctx, configURL)
 	if err == nil {
@@ -288,10 +277,7 @@ func (p *phone) run(ctx context.Context) {
 		return
 	}
 	same := bytes.Equal(body1, body2)
-	p.mu.Lock()
-	p.res.SecondDownloadOK = true
-	p.res.Identical = same
-	p.mu.Unlock()
+	p.record(func(r *Result) { r.SecondDownloadOK, r.Identical = true, same })
 	if !same {
 		p.fail("second download differs from the first (%d bytes, then %d)", len(body1), len(body2))
 	}
@@ -629,6 +615,14 @@ func (p *phone) why(ctx context.Context, err error) string {
 	return err.Error()
 }
 
+// record changes the phone's report.
+func (p *phone) record(change func(*Result)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	change(&p.res)
+}
+
+// fail adds a reason to the phone's report.
 func (p *phone) fail(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -128,7 +128,7 @@ func TestSubscribeRetries(t *testing.T) {
 			o.port = 0
 			// Long enough for a loopback answer on a loaded machine, short
 			// enough to keep five tries quick.
-			o.interval = 300 * time.Millisecond
+			o.interval = 500 * time.Millisecond
 			o.newTx, o.loss = tc.newTx, tc.loss
 			p := testPhone(t, o)
 
