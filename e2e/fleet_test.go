@@ -114,6 +114,9 @@ func TestFleet(t *testing.T) {
 	l := newLAN(t, n)
 	b := startBox(t, l)
 	unassigned := macOf(n - 1)
+	if code := b.api("PUT", "/api/settings", `{"sip_server":"pbx.example.net"}`, nil); code != 200 {
+		t.Fatalf("settings: %d", code)
+	}
 	for i := range n - 1 {
 		body := fmt.Sprintf(`{"extension":"%d","password":"pw-%d-secret","display_name":"Desk %d"}`, 200+i, 200+i, i)
 		if code := b.api("PUT", "/api/phones/"+macOf(i)+"/assignment", body, nil); code != 200 {

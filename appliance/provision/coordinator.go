@@ -38,6 +38,7 @@ var (
 	ErrNotSeen      = errors.New("phone has not announced itself yet")
 	ErrBusy         = errors.New("a NOTIFY to this phone is already in flight")
 	ErrUnsupported  = errors.New("vendor not supported yet")
+	ErrNoSIPServer  = errors.New("no SIP server to register with: set sip_server in the settings or in the phone's assignment")
 	ErrStorage      = errors.New("storage failure")
 )
 
@@ -363,7 +364,8 @@ func supported(p *appliance.Phone) bool {
 
 // canNotifyLocked says why p cannot be sent a NOTIFY now, or nil.
 func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {
-	if _, ok := c.assignments[p.MAC]; !ok {
+	a, ok := c.assignments[p.MAC]
+	if !ok {
 		return ErrNoAssignment
 	}
 	if !p.Seen() || p.Dialog == nil {
@@ -374,6 +376,10 @@ func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {
 	}
 	if !supported(p) {
 		return fmt.Errorf("%w: %s", ErrUnsupported, p.Vendor)
+	}
+	if a.SIPServer == "" && c.settings.SIPServer == "" {
+		// The phone would download a config it cannot register with.
+		return ErrNoSIPServer
 	}
 	return nil
 }
@@ -393,6 +399,7 @@ func (c *Coordinator) startNotifyLocked(p *appliance.Phone, why string) {
 		url = c.configURLLocked(p, local)
 	}
 	c.inflight[p.MAC] = true
+	c.transitionLocked(p, TrigNotifySent)
 	c.markSoon(p.MAC)
 	c.log.Info("sending NOTIFY", "mac", p.MAC.String(), "ip", dlg.Target.String(), "why", why)
 	ctx := c.ctx

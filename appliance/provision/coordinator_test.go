@@ -113,7 +113,7 @@ func disc(m appliance.MAC, ip string, callID string) pnp.Discovery {
 	}
 }
 
-var assignment = appliance.Assignment{Extension: "201", Password: "s3cret-pw", DisplayName: "Reception"}
+var assignment = appliance.Assignment{Extension: "201", Password: "s3cret-pw", DisplayName: "Reception", SIPServer: "pbx.example.net"}
 
 func (f *fixture) state(t *testing.T, m appliance.MAC) appliance.State {
 	t.Helper()
@@ -395,4 +395,58 @@ func TestFloodCommitsBounded(t *testing.T) {
 	} else {
 		t.Logf("%d commits for 10,000 SUBSCRIBEs", commits)
 	}
+}
+
+// TestDownloadBeforeNotifyAnswer: a phone may fetch its config before the
+// box has processed its 200 to the NOTIFY. The late 200 must not move the
+// phone back, or its second download would count as its first (the netns
+// fleet test caught this as phones stuck in downloaded).
+func TestDownloadBeforeNotifyAnswer(t *testing.T) {
+	f := newFixture(t)
+	f.n.block = make(chan struct{})
+	m := mac(t, "000B82000001")
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	f.c.Assign(m, assignment)
+	f.c.ProvisionAll()
+	if err := f.download(t, m, "cfg000B82000001"); err != nil {
+		t.Fatal(err)
+	}
+	close(f.n.block) // now the 200 arrives
+	f.c.notifWG.Wait()
+	if s := f.state(t, m); s != appliance.StateDownloaded {
+		t.Fatalf("after the late 200: %s, want downloaded", s)
+	}
+	f.download(t, m, "cfg000b82000001.xml")
+	if s := f.state(t, m); s != appliance.StateProvisioned {
+		t.Errorf("after the second download: %s, want provisioned", s)
+	}
+	// A forced re-provision starts a new round: two more downloads needed.
+	f.n.block = nil
+	if err := f.c.Provision(m); err != nil {
+		t.Fatal(err)
+	}
+	f.c.notifWG.Wait()
+	if s := f.state(t, m); s != appliance.StateNotified {
+		t.Errorf("re-provisioned phone: %s, want notified", s)
+	}
+}
+
+func TestNoSIPServerNoNotify(t *testing.T) {
+	f := newFixture(t)
+	m := mac(t, "000B82000001")
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	a := assignment
+	a.SIPServer = ""
+	f.c.Assign(m, a)
+	sum := f.c.ProvisionAll()
+	if len(sum.Sent) != 0 || len(sum.Skipped) != 1 || !strings.Contains(sum.Skipped[0].Reason, "sip_server") {
+		t.Fatalf("summary %+v", sum)
+	}
+	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if sum := f.c.ProvisionAll(); len(sum.Sent) != 1 {
+		t.Errorf("with a site SIP server: %+v", sum)
+	}
+	f.c.notifWG.Wait()
 }

@@ -30,8 +30,13 @@ func TestNext(t *testing.T) {
 		{disc, TrigUnassign, disc, true}, {asg, TrigUnassign, disc, true}, {ntf, TrigUnassign, disc, true},
 		{dl, TrigUnassign, disc, true}, {prov, TrigUnassign, disc, true}, {fail, TrigUnassign, disc, true},
 
+		{disc, TrigNotifySent, disc, false}, {asg, TrigNotifySent, asg, true}, {ntf, TrigNotifySent, ntf, true},
+		{dl, TrigNotifySent, asg, true}, {prov, TrigNotifySent, asg, true}, {fail, TrigNotifySent, fail, true},
+
+		// The download can beat the 200 to the box: a late 2xx must not
+		// undo it (found by the netns fleet test).
 		{disc, TrigNotifyOK, disc, false}, {asg, TrigNotifyOK, ntf, true}, {ntf, TrigNotifyOK, ntf, true},
-		{dl, TrigNotifyOK, ntf, true}, {prov, TrigNotifyOK, ntf, true}, {fail, TrigNotifyOK, ntf, true},
+		{dl, TrigNotifyOK, dl, true}, {prov, TrigNotifyOK, prov, true}, {fail, TrigNotifyOK, ntf, true},
 
 		{disc, TrigNotifyFailed, disc, false}, {asg, TrigNotifyFailed, fail, true}, {ntf, TrigNotifyFailed, fail, true},
 		{dl, TrigNotifyFailed, dl, true}, {prov, TrigNotifyFailed, prov, true}, {fail, TrigNotifyFailed, fail, true},
@@ -51,7 +56,7 @@ func TestNext(t *testing.T) {
 		seen[tt.from][tt.trig] = true
 	}
 	for _, s := range appliance.States {
-		for _, tr := range []Trigger{TrigAssign, TrigUnassign, TrigNotifyOK, TrigNotifyFailed, TrigDownload} {
+		for _, tr := range []Trigger{TrigAssign, TrigUnassign, TrigNotifySent, TrigNotifyOK, TrigNotifyFailed, TrigDownload} {
 			if !seen[s][tr] {
 				t.Errorf("no test for %s × %s", s, tr)
 			}

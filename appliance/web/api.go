@@ -349,7 +349,7 @@ func (s *server) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, provision.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such phone")
 	case errors.Is(err, provision.ErrNoAssignment), errors.Is(err, provision.ErrNotSeen),
-		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported):
+		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported), errors.Is(err, provision.ErrNoSIPServer):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, syscall.ENOSPC):
 		writeError(w, http.StatusInsufficientStorage, "the box's storage is full: nothing was changed; free space (delete old backups) and try again")

@@ -346,7 +346,7 @@ func needTool(t *testing.T, name string) string {
 func TestSippPeer(t *testing.T) {
 	sipp := needTool(t, "sipp")
 	d := startDaemon(t)
-	d.api(t, "PUT", "/api/settings", `{"provision_mode":"auto"}`, nil)
+	d.api(t, "PUT", "/api/settings", `{"provision_mode":"auto","sip_server":"pbx.example.net"}`, nil)
 	if code := d.api(t, "PUT", "/api/phones/000B82273B89/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
 		t.Fatal(code)
 	}
