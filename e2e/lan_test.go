@@ -22,10 +22,10 @@ import (
 
 // bins holds the binaries under test, built once by TestMain.
 var bins struct {
-	dir     string
-	pnpd    string
+	dir      string
+	pnpd     string
 	phonesim string
-	err     error
+	err      error
 }
 
 func TestMain(m *testing.M) {

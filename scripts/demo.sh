@@ -21,6 +21,7 @@ mode=loopback
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns list >/dev/null 2>&1; then
   mode=netns
 fi
+mode=${DEMO_MODE:-$mode} # DEMO_MODE=loopback forces the no-root path
 
 cleanup() {
   trap - EXIT INT TERM
