@@ -20,7 +20,8 @@ type PatternLED interface {
 }
 
 // Button reports the button's level changes. Wait blocks until the level
-// changes or ctx is done, and returns the new level (true = pressed).
+// changes or ctx is done (it must return soon after), and returns the new
+// level (true = pressed).
 // Levels may bounce: the panel debounces them.
 type Button interface {
 	Wait(ctx context.Context) (pressed bool, err error)
@@ -93,8 +94,11 @@ func (p *Panel) Pattern() Pattern {
 // the button), so it runs unchanged under testing/synctest.
 func (p *Panel) Run(ctx context.Context) error {
 	levels := make(chan bool, 16)
+	reader := make(chan struct{})
 	if p.btn != nil {
-		go p.readButton(ctx, levels)
+		go func() { defer close(reader); p.readButton(ctx, levels) }()
+	} else {
+		close(reader)
 	}
 	d := &driver{led: p.led, log: p.log, timer: time.NewTimer(time.Hour)}
 	d.timer.Stop()
@@ -115,6 +119,7 @@ func (p *Panel) Run(ctx context.Context) error {
 			hold.Stop()
 			d.timer.Stop()
 			d.set(false)
+			<-reader // a part that has returned leaves nothing behind
 			return nil
 		case <-p.changed:
 			d.show(p.Pattern())
