@@ -18,8 +18,8 @@ import (
 
 // Probe timing. RFC 3927 §2.2 spreads three probes over 1–2 s gaps after
 // a random wait of up to 1 s and then waits 2 s more; the box, which has
-// already waited out DHCP, probes three times 1 s apart and listens 1 s
-// after the last: a conflict still shows, in 3 s rather than 5–9.
+// already waited out DHCP, probes three times 1 s apart and listens 2 s
+// after the last: a conflict still shows, in 4 s rather than 5–9.
 const (
 	probeCount = 3
 	probeGap   = time.Second
@@ -63,7 +63,7 @@ var broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 func probe(ctx context.Context, conn *packet.Conn, mac net.HardwareAddr, cand netip.Addr) (bool, error) {
 	p := arpPacket(1, mac, netip.IPv4Unspecified(), nil, cand)
 	buf := make([]byte, 1500)
-	for i := range probeCount + 1 {
+	for i := range probeCount + 1 { // the last round only listens, so 2 s after the last probe
 		if i < probeCount {
 			if _, err := conn.WriteTo(p, &packet.Addr{HardwareAddr: broadcastMAC}); err != nil {
 				return false, err

@@ -117,6 +117,7 @@ func (c *dhcpClient) run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, errLinkDown):
+			c.onAcquiring(false) // the missing link is the news now
 			continue
 		case err != nil:
 			// errExpired: the old lease ran out while re-acquiring.
@@ -124,6 +125,7 @@ func (c *dhcpClient) run(ctx context.Context) {
 			continue
 		}
 		c.bind(l)
+		c.onAcquiring(false)
 		switch err := c.bound(ctx, gen); {
 		case ctx.Err() != nil:
 			return
@@ -161,13 +163,10 @@ func (c *dhcpClient) acquire(ctx context.Context, gen uint64) (*Lease, error) {
 	c.mu.Unlock()
 	var fallbackC, expireC <-chan time.Time
 	if old == nil && !fb {
-		c.onAcquiring(true)
-		defer c.onAcquiring(false)
-		if c.fallback != nil {
-			t := time.NewTimer(c.timeout)
-			defer t.Stop()
-			fallbackC = t.C
-		}
+		c.onAcquiring(true) // run clears it once an address is in place
+		t := time.NewTimer(c.timeout)
+		defer t.Stop()
+		fallbackC = t.C
 	}
 	if old != nil {
 		t := time.NewTimer(time.Until(old.expires()))
@@ -249,6 +248,10 @@ func (c *dhcpClient) acquire(ctx context.Context, gen uint64) (*Lease, error) {
 
 // useFallback installs the fallback address, if there is one.
 func (c *dhcpClient) useFallback(ctx context.Context) {
+	if c.fallback == nil {
+		c.log.Warn("DHCP: no lease yet and no fallback address; still asking", "iface", c.name, "after", c.timeout)
+		return
+	}
 	p, err := c.fallback(ctx)
 	if err != nil {
 		c.log.Warn("DHCP: no lease and no fallback address", "iface", c.name, "err", err)

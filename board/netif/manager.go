@@ -127,6 +127,13 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.VLAN != 0 {
 		m.names = append(m.names, VLANName(cfg.Iface, cfg.VLAN))
 	}
+	if cfg.Mode == ModeDHCP {
+		// Until its client runs, a DHCP interface without an address is
+		// starting, not broken.
+		for _, n := range m.names {
+			m.acquiring[n] = true
+		}
+	}
 	for _, n := range cfg.Extra {
 		if n != "" && n != cfg.Iface {
 			m.names = append(m.names, n)

@@ -86,9 +86,12 @@ func (m *Manager) setupVLAN(parent netlink.Link) error {
 // when it returns: a restarted pnpd keeps its address.
 func (m *Manager) Run(ctx context.Context) error {
 	if m.cfg.Mode == ModeDHCP {
-		hw := m.cfg.Hostname
-		for i, name := range m.names[:1+min(m.cfg.VLAN, 1)] {
-			c := newDHCPClient(name, &ncWire{iface: name, hostname: hw}, &nlAddrs{name: name, route: i == 0}, m.log)
+		managed := m.names[:1] // the primary, and the VLAN after it
+		if m.cfg.VLAN != 0 {
+			managed = m.names[:2]
+		}
+		for i, name := range managed {
+			c := newDHCPClient(name, &ncWire{iface: name, hostname: m.cfg.Hostname}, &nlAddrs{name: name, route: i == 0}, m.log)
 			c.timeout = m.cfg.DHCPTimeout
 			c.onAcquiring = func(on bool) { m.setAcquiring(name, on) }
 			switch {
@@ -122,7 +125,13 @@ func (m *Manager) watch(ctx context.Context) {
 		done := make(chan struct{})
 		links := make(chan netlink.LinkUpdate, 256)
 		addrs := make(chan netlink.AddrUpdate, 256)
-		onErr := func(err error) { m.log.Warn("netlink subscription", "err", err) }
+		onErr := func(err error) {
+			select {
+			case <-done: // closing the subscription makes its receive fail
+			default:
+				m.log.Warn("netlink subscription", "err", err)
+			}
+		}
 		err := netlink.LinkSubscribeWithOptions(links, done, netlink.LinkSubscribeOptions{
 			ListExisting: true, ErrorCallback: onErr, ReceiveBufferSize: 1 << 20})
 		if err == nil {

@@ -39,6 +39,12 @@ func (s State) Problem() string {
 	return ""
 }
 
+// WaitingForLease reports whether the interface has link but no address
+// yet because DHCP is still asking: the box is starting, not broken.
+func (s State) WaitingForLease() bool {
+	return s.Acquiring && s.Index != 0 && s.Up && s.Carrier && len(s.Prefixes) == 0
+}
+
 func (s State) equal(o State) bool {
 	return s.Name == o.Name && s.Index == o.Index && s.Up == o.Up && s.Carrier == o.Carrier &&
 		s.Loopback == o.Loopback && s.Acquiring == o.Acquiring && slices.Equal(s.Prefixes, o.Prefixes)

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+	"golang.org/x/sys/unix"
 )
 
 // ncWire is dhcpWire over nclient4. DISCOVER and REBIND go through a raw
@@ -56,10 +58,24 @@ func (w *ncWire) Renew(ctx context.Context, l *Lease) (*Lease, error) {
 	if raw == nil || !l.Server.IsValid() {
 		return nil, errors.New("renew: lease has no server")
 	}
-	c, err := nclient4.New(w.iface, append(ncOpts,
-		nclient4.WithUnicast(&net.UDPAddr{IP: l.Addr.Addr().AsSlice(), Port: nclient4.ClientPort}),
+	// Bound to the wildcard address, not the leased one: the ACK comes by
+	// unicast, but a NAK is broadcast (RFC 2131 §4.3.2), and a socket
+	// bound to a unicast address never sees broadcasts. SO_BINDTODEVICE
+	// keeps it to this interface; SO_REUSEADDR lets the VLAN's client
+	// renew at the same moment.
+	conn, err := w.listen68()
+	if err != nil {
+		return nil, fmt.Errorf("DHCP renew on %s: %w", w.iface, err)
+	}
+	ifi, err := net.InterfaceByName(w.iface)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("DHCP renew on %s: %w", w.iface, err)
+	}
+	c, err := nclient4.NewWithConn(conn, ifi.HardwareAddr, append(ncOpts,
 		nclient4.WithServerAddr(&net.UDPAddr{IP: l.Server.AsSlice(), Port: nclient4.ServerPort}))...)
 	if err != nil {
+		conn.Close()
 		return nil, fmt.Errorf("DHCP renew on %s: %w", w.iface, err)
 	}
 	defer c.Close()
@@ -94,6 +110,24 @@ func (w *ncWire) Rebind(ctx context.Context, l *Lease) (*Lease, error) {
 		return nil, ErrNAK
 	}
 	return toLease(&nclient4.Lease{Offer: raw.Offer, ACK: ack, CreationTime: time.Now()})
+}
+
+// listen68 opens the DHCP client port on the wildcard address, for this
+// interface only.
+func (w *ncWire) listen68() (net.PacketConn, error) {
+	lc := net.ListenConfig{Control: func(network, address string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr == nil {
+				serr = unix.BindToDevice(int(fd), w.iface)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	return lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", nclient4.ClientPort))
 }
 
 func nakOr(err error) error {

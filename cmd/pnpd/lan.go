@@ -88,7 +88,7 @@ func (l *lan) problem() string {
 func (l *lan) acquiring() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.ContainsFunc(l.states, func(s netif.State) bool { return s.Acquiring })
+	return slices.ContainsFunc(l.states, netif.State.WaitingForLease)
 }
 
 // chooseInterfaces returns the interfaces named by -iface (comma-separated),
