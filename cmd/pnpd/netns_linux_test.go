@@ -213,8 +213,6 @@ func dnsmasq(t *testing.T, ns *netnstest.NS, iface, rangeSpec string) (stop func
 type lineLog struct {
 	t    *testing.T
 	name string
-	mu   sync.Mutex
-	done bool
 }
 
 func (w *lineLog) Write(b []byte) (int, error) {
@@ -380,13 +378,11 @@ func TestLANDHCP(t *testing.T) {
 	t.Run("lease changes", func(t *testing.T) {
 		stopDHCP()
 		dnsmasq(t, lan, "peer0", "198.18.0.200,198.18.0.250,255.255.255.0,2m")
-		changed := time.Now()
 		st, took := d.waitStatus("the new lease", 60*time.Second, func(st boxStatus) bool {
 			a := hasAddrIn(st, "198.18.0.0/24")
 			return a != "" && a != first && len(st.Addresses) == 1
 		})
 		t.Logf("MEASURED: new lease %s %v after the server changed its range (renewal every 4 s)", st.Addresses, took)
-		_ = changed
 		newIP := strings.Split(hasAddrIn(st, "198.18.0.0/24"), "/")[0]
 		if code := d.api("POST", "/api/phones/"+phoneMAC+"/provision", "", nil); code != 202 {
 			t.Fatalf("provision again: %d", code)
@@ -414,7 +410,7 @@ func TestLANDHCP(t *testing.T) {
 		if !igmpJoined(t, box, "lan0") {
 			t.Error("/proc/net/igmp in the box does not list 224.0.1.75 on lan0")
 		}
-		_, took = d.waitStatus("the LED to recover", 30*time.Second, func(st boxStatus) bool { return st.LED != "error" && st.LED != "booting" })
+		d.waitStatus("the LED to recover", 30*time.Second, func(st boxStatus) bool { return st.LED != "error" && st.LED != "booting" })
 		t.Logf("MEASURED: LED out of error %v after link up", time.Since(up))
 	})
 }
