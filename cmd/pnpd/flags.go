@@ -116,6 +116,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("%s %q: want an IPv4 address", src("gw"), o.gw)
 		}
 	}
+	if o.net == "static" && o.addr == "" {
+		return nil, fmt.Errorf("%s static needs -addr (e.g. -addr 192.0.2.10/24)", src("net"))
+	}
 	if o.vlan < 0 || o.vlan > 4094 {
 		return nil, fmt.Errorf("%s %d: want 1 to 4094", src("vlan"), o.vlan)
 	}

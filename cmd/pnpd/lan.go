@@ -19,7 +19,7 @@ import (
 // interface is joined to the multicast group again, and says what is
 // wrong with the LAN, if anything, for the LED and /healthz.
 type lan struct {
-	srv *pnp.Server
+	srv *pnp.Server // set before the first update
 	log *slog.Logger
 
 	mu      sync.Mutex

@@ -73,6 +73,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ifname := ifnames[0]
+	// Checked before anything is opened; Setup (below) changes the system.
+	lanState := &lan{log: log.With("component", "net")}
+	nm, err := netif.New(netif.Config{
+		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
+		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
+		DHCPTimeout: o.dhcpTimeout, Hostname: "pnpbox",
+		Log: log.With("component", "net"), OnChange: lanState.update,
+	})
+	if err != nil {
+		return fmt.Errorf("-net %s: %w", o.net, err)
+	}
 
 	b, err := openBoard(o, log)
 	if err != nil {
@@ -101,16 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer sipSrv.Close()
 
-	lanState := &lan{srv: sipSrv, log: log.With("component", "net")}
-	nm, err := netif.New(netif.Config{
-		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
-		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
-		DHCPTimeout: o.dhcpTimeout, Hostname: "pnpbox",
-		Log: log.With("component", "net"), OnChange: lanState.update,
-	})
-	if err != nil {
-		return fmt.Errorf("-net %s: %w", o.net, err)
-	}
+	lanState.srv = sipSrv
 	if err := nm.Setup(ctx); err != nil {
 		return fmt.Errorf("-net %s: %w", o.net, err)
 	}
