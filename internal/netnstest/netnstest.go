@@ -26,9 +26,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,10 +66,12 @@ type NS struct {
 	Name string
 }
 
-// New creates a namespace with a unique name starting with prefix, its
-// loopback up, and deletes it when the test ends.
+// New creates a namespace named prefix-PID-N, its loopback up, and
+// deletes it when the test ends. Namespaces left by a test process that
+// was killed (prefix-PID-N with PID gone) are deleted first.
 func New(t testing.TB, prefix string) *NS {
 	t.Helper()
+	removeStale(prefix)
 	ns := &NS{Name: fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), seq.Add(1))}
 	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, out)
@@ -78,6 +83,27 @@ func New(t testing.TB, prefix string) *NS {
 	})
 	ns.IP(t, "link", "set", "lo", "up")
 	return ns
+}
+
+func removeStale(prefix string) {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-(\d+)-\d+$`)
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		m := re.FindStringSubmatch(f[0])
+		if m == nil {
+			continue
+		}
+		if pid, _ := strconv.Atoi(m[1]); pid != os.Getpid() && syscall.Kill(pid, 0) == syscall.ESRCH {
+			exec.Command("ip", "netns", "del", f[0]).Run()
+		}
+	}
 }
 
 // IP runs `ip -n NS args…`, failing the test on error, and returns its
