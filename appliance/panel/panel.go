@@ -183,7 +183,6 @@ type driver struct {
 	loop    []Step
 	ackSeq  []Step // playing while non-empty
 	i       int
-	on      bool
 	failing bool
 }
 
@@ -250,5 +249,4 @@ func (d *driver) set(on bool) {
 	case err == nil:
 		d.failing = false
 	}
-	d.on = on
 }

@@ -44,8 +44,11 @@ func (l *LED) Set(on bool) error {
 
 // poll bounds each wait for an edge. It must be positive: the GPIO
 // character-device driver treats -1 ("forever" elsewhere in periph) as
-// already expired and 0 as forever (periph/host#78). It is also how often
-// Wait notices a cancelled context if Halt did not interrupt it.
+// already expired and 0 as forever (periph/host#78). It is also how soon
+// Wait notices a cancelled context: Halt would interrupt it sooner, but
+// gpioioctl's Halt reads the line's file without a lock while the first
+// WaitForEdge sets it, a data race; a quarter second at shutdown is
+// cheaper.
 const poll = 250 * time.Millisecond
 
 // Button is a push button on a GPIO line. Active-low (the default wiring:
@@ -76,8 +79,6 @@ func NewButton(pin gpio.PinIn, activeLow bool) (*Button, error) {
 // they are; the panel debounces. Edges only wake it: the level is read
 // each time, so a missed or coalesced edge cannot leave it out of step.
 func (b *Button) Wait(ctx context.Context) (bool, error) {
-	stop := context.AfterFunc(ctx, func() { b.pin.Halt() })
-	defer stop()
 	for {
 		if err := ctx.Err(); err != nil {
 			return false, err
