@@ -114,6 +114,9 @@ type Manager struct {
 	changed   chan struct{} // closed and replaced on every change
 	poke      chan struct{}
 	clients   map[string]*dhcpClient
+
+	// subscribe replaces the netlink subscriptions in tests (Linux).
+	subscribe subscribeFunc
 }
 
 // New checks cfg and returns a Manager; nothing is touched before Setup.

@@ -121,23 +121,15 @@ func (m *Manager) Run(ctx context.Context) error {
 // missed (reference/go-stack.md §3). A slow periodic refresh is the last
 // safety net.
 func (m *Manager) watch(ctx context.Context) {
+	subscribe := m.subscribe
+	if subscribe == nil {
+		subscribe = m.netlinkSubscribe
+	}
 	for ctx.Err() == nil {
 		done := make(chan struct{})
 		links := make(chan netlink.LinkUpdate, 256)
 		addrs := make(chan netlink.AddrUpdate, 256)
-		onErr := func(err error) {
-			select {
-			case <-done: // closing the subscription makes its receive fail
-			default:
-				m.log.Warn("netlink subscription", "err", err)
-			}
-		}
-		err := netlink.LinkSubscribeWithOptions(links, done, netlink.LinkSubscribeOptions{
-			ListExisting: true, ErrorCallback: onErr, ReceiveBufferSize: 1 << 20})
-		if err == nil {
-			err = netlink.AddrSubscribeWithOptions(addrs, done, netlink.AddrSubscribeOptions{
-				ListExisting: true, ErrorCallback: onErr, ReceiveBufferSize: 1 << 20})
-		}
+		err := subscribe(links, addrs, done)
 		if err != nil {
 			close(done)
 			m.log.Error("netlink subscribe; polling until it works", "err", err)
@@ -177,6 +169,25 @@ func (m *Manager) watch(ctx context.Context) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// netlinkSubscribe subscribes to link and address changes, listing what
+// exists first so nothing between a refresh and the subscription is lost.
+func (m *Manager) netlinkSubscribe(links chan netlink.LinkUpdate, addrs chan netlink.AddrUpdate, done chan struct{}) error {
+	onErr := func(err error) {
+		select {
+		case <-done: // closing the subscription makes its receive fail
+		default:
+			m.log.Warn("netlink subscription", "err", err)
+		}
+	}
+	err := netlink.LinkSubscribeWithOptions(links, done, netlink.LinkSubscribeOptions{
+		ListExisting: true, ErrorCallback: onErr, ReceiveBufferSize: 1 << 20})
+	if err != nil {
+		return err
+	}
+	return netlink.AddrSubscribeWithOptions(addrs, done, netlink.AddrSubscribeOptions{
+		ListExisting: true, ErrorCallback: onErr, ReceiveBufferSize: 1 << 20})
 }
 
 // drain takes what else is queued, so a burst costs one refresh.
