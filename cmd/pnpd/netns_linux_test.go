@@ -416,9 +416,10 @@ func TestLANDHCP(t *testing.T) {
 }
 
 // TestLANFallback: without a DHCP server pnpd takes a link-local address
-// after -dhcp-timeout (plus the ARP probes), and answers phones on it.
+// after -dhcp-timeout (plus the ARP probes), and answers phones on it; a
+// server that turns up later replaces it with a lease.
 func TestLANFallback(t *testing.T) {
-	netnstest.Require(t)
+	netnstest.Require(t, "dnsmasq")
 	box, lan := netnstest.New(t, "pnpbox"), netnstest.New(t, "pnplan")
 	netnstest.Cable(t, box, "lan0", lan, "peer0")
 	lan.IP(t, "addr", "add", "169.254.0.1/16", "dev", "peer0")
@@ -437,6 +438,13 @@ func TestLANFallback(t *testing.T) {
 	if !ok {
 		t.Error("no 200 to a SUBSCRIBE on the link-local subnet")
 	}
+
+	lan.IP(t, "addr", "add", "198.18.0.1/24", "dev", "peer0")
+	dnsmasq(t, lan, "peer0", "198.18.0.100,198.18.0.150,255.255.255.0,2m")
+	st, took = d.waitStatus("a lease in place of the fallback", 60*time.Second, func(st boxStatus) bool {
+		return hasAddrIn(st, "198.18.0.0/24") != "" && hasAddrIn(st, "169.254.0.0/16") == ""
+	})
+	t.Logf("MEASURED: lease %s replaced the link-local address %v after the DHCP server started", st.Addresses, took)
 }
 
 // TestLANTwoInterfaces: pnpd serves two LANs at once (a static address
