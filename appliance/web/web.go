@@ -46,6 +46,8 @@ type Deps struct {
 	// Press presses the simulated button; nil on real hardware, where the
 	// API cannot press it.
 	Press func(hold time.Duration)
+	// Claim is claim mode (POST /api/claim); nil: never on.
+	Claim Claimer
 	Log   *slog.Logger
 	Now   func() time.Time
 }
@@ -63,9 +65,10 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /p/{token}/{file}", s.provisioningFile)
 	mux.HandleFunc("GET /p/{token}/{$}", s.provisioningFile)
+	mux.HandleFunc("POST /api/claim", s.claim) // no login: the button is the credential
 
 	api := http.NewServeMux()
-	api.HandleFunc("GET /api/status", s.status)
+	api.HandleFunc("GET /api/status", s.statusWithClaim)
 	api.HandleFunc("GET /api/phones", s.phones)
 	api.HandleFunc("GET /api/phones/{mac}", s.phone)
 	api.HandleFunc("PUT /api/phones/{mac}/assignment", s.putAssignment)

@@ -4,8 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/pnpbox/pnpbox/board/gpio"
 )
 
 type options struct {
@@ -18,6 +22,16 @@ type options struct {
 	net           string
 	logLevel      string
 	version       bool
+
+	ledGPIO, buttonGPIO string
+	buttonActiveLow     bool
+
+	addr, gw, vlanAddr string
+	vlan               int
+	dhcpTimeout        time.Duration
+	// Parsed from the strings above.
+	addrP, vlanAddrP netip.Prefix
+	gwA              netip.Addr
 }
 
 func envName(flagName string) string {
@@ -28,13 +42,21 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("pnpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.iface, "iface", "", "LAN interface (default: the default route's interface, else the first up, multicast-capable, non-loopback interface with IPv4)")
+	fs.StringVar(&o.iface, "iface", "", "LAN interface (default: the default route's interface, else the first up, multicast-capable, non-loopback interface with IPv4; with -net dhcp|static the first Ethernet interface); several, comma-separated, are all served, and -net applies to the first")
 	fs.StringVar(&o.data, "data", "/data/pnpd", "directory for persistent state")
 	fs.StringVar(&o.http, "http", ":80", "address for the status page, API and provisioning files")
 	fs.IntVar(&o.sipPort, "sip-port", 5060, "UDP port for SIP Plug-and-Play")
 	fs.StringVar(&o.board, "board", "auto", "front panel: auto, rpi or sim (auto: rpi when a GPIO chip is present)")
 	fs.StringVar(&o.adminPassword, "admin-password", "", "set the admin password at start (at least 8 characters)")
 	fs.StringVar(&o.net, "net", "none", "who configures the interface: none (leave it alone), dhcp or static")
+	fs.StringVar(&o.ledGPIO, "led-gpio", gpio.DefaultLED, "status LED line (-board rpi): a line name (GPIO17), a number (17) or CHIP:OFFSET (gpiochip0:17)")
+	fs.StringVar(&o.buttonGPIO, "button-gpio", gpio.DefaultButton, "front-panel button line (-board rpi), named like -led-gpio")
+	fs.BoolVar(&o.buttonActiveLow, "button-active-low", true, "the button connects its line to ground (internal pull-up); false: to 3.3 V (pull-down)")
+	fs.StringVar(&o.addr, "addr", "", "static address CIDR for -net static, or the fallback when DHCP gets no lease (default fallback: link-local 169.254/16)")
+	fs.StringVar(&o.gw, "gw", "", "default gateway for -addr")
+	fs.IntVar(&o.vlan, "vlan", 0, "voice VLAN ID: also serve phones on <iface>.<ID> (created with -net dhcp|static)")
+	fs.StringVar(&o.vlanAddr, "vlan-addr", "", "address CIDR on the voice VLAN (-net static), or its DHCP fallback")
+	fs.DurationVar(&o.dhcpTimeout, "dhcp-timeout", 30*time.Second, "how long DHCP may take before the fallback address is used (DHCP keeps trying)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	// PNPD_<NAME> from the environment, below what the command line says.
@@ -77,6 +99,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case "none", "dhcp", "static":
 	default:
 		return nil, fmt.Errorf("%s %q: want none, dhcp or static", src("net"), o.net)
+	}
+	var err error
+	if o.addr != "" {
+		if o.addrP, err = netip.ParsePrefix(o.addr); err != nil || !o.addrP.Addr().Is4() {
+			return nil, fmt.Errorf("%s %q: want an IPv4 address with prefix length, e.g. 192.0.2.10/24", src("addr"), o.addr)
+		}
+	}
+	if o.vlanAddr != "" {
+		if o.vlanAddrP, err = netip.ParsePrefix(o.vlanAddr); err != nil || !o.vlanAddrP.Addr().Is4() {
+			return nil, fmt.Errorf("%s %q: want an IPv4 address with prefix length, e.g. 192.0.2.10/24", src("vlan-addr"), o.vlanAddr)
+		}
+	}
+	if o.gw != "" {
+		if o.gwA, err = netip.ParseAddr(o.gw); err != nil || !o.gwA.Is4() {
+			return nil, fmt.Errorf("%s %q: want an IPv4 address", src("gw"), o.gw)
+		}
+	}
+	if o.net == "static" && o.addr == "" {
+		return nil, fmt.Errorf("%s static needs -addr (e.g. -addr 192.0.2.10/24)", src("net"))
+	}
+	if o.vlan < 0 || o.vlan > 4094 {
+		return nil, fmt.Errorf("%s %d: want 1 to 4094", src("vlan"), o.vlan)
+	}
+	if o.dhcpTimeout <= 0 {
+		return nil, fmt.Errorf("%s %s: must be positive", src("dhcp-timeout"), o.dhcpTimeout)
 	}
 	if o.sipPort < 0 || o.sipPort > 65535 {
 		return nil, fmt.Errorf("%s %d: out of range", src("sip-port"), o.sipPort)

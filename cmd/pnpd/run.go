@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/provision"
 	"github.com/pnpbox/pnpbox/appliance/store"
 	"github.com/pnpbox/pnpbox/appliance/web"
-	"github.com/pnpbox/pnpbox/board/sim"
+	"github.com/pnpbox/pnpbox/board/netif"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -69,18 +68,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	started := time.Now()
 	log.Info("starting", "version", fullVersion(), "data", o.data, "http", o.http, "sip_port", o.sipPort, "board", o.board, "net", o.net)
 
-	if o.net != "none" {
-		return fmt.Errorf("-net %s: not supported by this build yet; configure the interface outside pnpd and use -net none", o.net)
-	}
-	ifname, err := chooseInterface(o.iface)
+	ifnames, err := chooseInterfaces(o.iface, o.net != "none")
 	if err != nil {
 		return err
+	}
+	ifname := ifnames[0]
+	// Checked before anything is opened; Setup (below) changes the system.
+	lanState := &lan{log: log.With("component", "net")}
+	nm, err := netif.New(netif.Config{
+		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
+		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
+		DHCPTimeout: o.dhcpTimeout, Hostname: "pnpbox",
+		Log: log.With("component", "net"), OnChange: lanState.update,
+	})
+	if err != nil {
+		return fmt.Errorf("-net %s: %w", o.net, err)
 	}
 
-	b, err := openBoard(o.board, log)
+	b, err := openBoard(o, log)
 	if err != nil {
 		return err
 	}
+	defer b.close()
 
 	st, err := store.Open(filepath.Join(o.data, "phones.db"))
 	if err != nil {
@@ -103,7 +112,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer sipSrv.Close()
 
-	coord, err = provision.New(provision.Config{Store: st, Notifier: sipSrv, Log: log.With("component", "provision")})
+	lanState.srv = sipSrv
+	if err := nm.Setup(ctx); err != nil {
+		return fmt.Errorf("-net %s: %w", o.net, err)
+	}
+
+	// A NOTIFY to a phone on an interface without link waits for it.
+	notifier := provision.PauseWhileDown(sipSrv, nm, 5*time.Minute)
+	coord, err = provision.New(provision.Config{Store: st, Notifier: notifier, Log: log.With("component", "provision")})
 	if err != nil {
 		return err
 	}
@@ -112,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-admin-password: %w", err)
 		}
 	} else if !coord.HasAdmin() {
-		log.Warn("no admin password set: the API and status page refuse every login until pnpd is started with -admin-password")
+		log.Warn("no admin password set: hold the button 5 s and POST the password to /api/claim, or start pnpd with -admin-password")
 	}
 
 	ln, err := net.Listen("tcp", o.http)
@@ -121,12 +137,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	coord.SetHTTPPort(ln.Addr().(*net.TCPAddr).Port)
 
-	lan := &lanWatcher{name: ifname, srv: sipSrv, log: log.With("component", "net")}
-	lan.refresh()
-
+	claim := &panel.Claim{}
 	pnl := panel.New(b.led, b.button, log.With("component", "panel"), func(p panel.Press) {
 		if p.Long() {
-			log.Info("button held: claim mode is not available in this build")
+			claim.Open(panel.ClaimFor)
+			log.Info("claim mode on: POST /api/claim {\"password\": …} sets the admin password", "for", panel.ClaimFor)
 			return
 		}
 		log.Info("button pressed: provision all pending")
@@ -135,20 +150,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	box := func() web.Box {
 		ifs := sipSrv.Interfaces()
 		out := web.Box{Version: fullVersion(), Started: started, Interface: ifname,
-			MulticastJoined: sipSrv.Joined(), LED: string(pnl.Pattern()), SIP: sipSrv.Stats(), Problem: lan.problem()}
+			MulticastJoined: sipSrv.Joined(), LED: string(pnl.Pattern()), SIP: sipSrv.Stats(), Problem: lanState.problem()}
 		for _, i := range ifs {
 			out.Interfaces = append(out.Interfaces, web.Iface{Name: i.Name, Addresses: i.Prefixes, Joined: sipSrv.JoinedOn(i.Index), UnicastOnly: i.Loopback})
 		}
 		return out
 	}
-	handler := web.New(web.Deps{Coord: coord, Box: box, Press: b.press, Log: log.With("component", "web")})
+	handler := web.New(web.Deps{Coord: coord, Box: box, Press: b.press, Claim: claim, Log: log.With("component", "web")})
 	httpSrv := web.NewServer(handler)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sipSrv.Serve(ctx) })
 	g.Go(func() error { return coord.Run(ctx) })
 	g.Go(func() error { return pnl.Run(ctx) })
-	g.Go(func() error { lan.watch(ctx); return nil })
+	g.Go(func() error { return nm.Run(ctx) })
 	g.Go(func() error {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
@@ -161,10 +176,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		return httpSrv.Shutdown(sctx)
 	})
-	g.Go(func() error { ledLoop(ctx, pnl, coord, lan); return nil })
-	g.Go(func() error { usr1(ctx, b, coord, log); return nil })
+	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState); return nil })
+	g.Go(func() error { signals(ctx, b, coord, log); return nil })
 
-	log.Info("ready", "iface", ifname, "http", ln.Addr().String(), "sip_port", sipSrv.Port())
+	log.Info("ready", "iface", strings.Join(nm.Names(), ","), "http", ln.Addr().String(), "sip_port", sipSrv.Port())
 	err = g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -174,16 +189,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // ledLoop keeps the LED in step with what the box is doing.
-func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lanWatcher) {
+func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lan) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
+		if n%4 == 0 {
+			lan.retryJoin()
+		}
 		st := coord.Status()
 		fault := lan.problem()
 		if fault == "" && st.Storage != nil {
 			fault = "storage: " + st.Storage.Error()
 		}
-		pnl.Set(panel.PatternFor(panel.Inputs{Fault: fault, Busy: st.Busy, Pending: st.Pending}))
+		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault, Busy: st.Busy, Pending: st.Pending}))
 		select {
 		case <-ctx.Done():
 			return
@@ -192,175 +210,29 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 	}
 }
 
-// usr1 makes SIGUSR1 a button press: through the simulated button when
-// there is one (so it goes through the panel like a real press), else
-// straight to "provision all pending".
-func usr1(ctx context.Context, b *board, coord *provision.Coordinator, log *slog.Logger) {
+// signals makes SIGUSR1 a short press and SIGUSR2 a 5 s hold (claim
+// mode) of the simulated button, so they go through the panel like real
+// presses; with a real button SIGUSR1 is "provision all pending" and
+// SIGUSR2 does nothing: claiming needs the button itself.
+func signals(ctx context.Context, b *board, coord *provision.Coordinator, log *slog.Logger) {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGUSR1)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(ch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ch:
-			log.Info("SIGUSR1: button press")
-			if b.press != nil {
+		case sig := <-ch:
+			long := sig == syscall.SIGUSR2
+			log.Info("signal: button press", "signal", sig.String(), "long", long)
+			switch {
+			case b.press != nil && long:
+				b.press(panel.LongPress + 100*time.Millisecond)
+			case b.press != nil:
 				b.press(50 * time.Millisecond)
-			} else {
+			case !long:
 				coord.ProvisionAll()
 			}
 		}
 	}
-}
-
-// board is the front-panel hardware.
-type board struct {
-	led    panel.LED
-	button panel.Button
-	press  func(hold time.Duration) // nil unless simulated
-}
-
-func openBoard(sel string, log *slog.Logger) (*board, error) {
-	if sel == "auto" {
-		if chips, _ := filepath.Glob("/dev/gpiochip*"); len(chips) > 0 {
-			sel = "rpi"
-		} else {
-			sel = "sim"
-		}
-	}
-	switch sel {
-	case "sim":
-		btn := sim.NewButton()
-		return &board{led: &sim.LED{Log: log.With("component", "board")}, button: btn, press: btn.Press}, nil
-	default:
-		return nil, fmt.Errorf("-board %s: GPIO support is not in this build yet; use -board sim", sel)
-	}
-}
-
-// lanWatcher keeps the SIP server's view of the LAN interface current
-// (addresses, index) and says what is wrong with it, if anything.
-type lanWatcher struct {
-	name string
-	srv  *pnp.Server
-	log  *slog.Logger
-	mu   sync.Mutex
-	prob string
-	last string
-}
-
-func (l *lanWatcher) problem() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.prob
-}
-
-func (l *lanWatcher) watch(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.refresh()
-		}
-	}
-}
-
-func (l *lanWatcher) refresh() {
-	ifc, prob := describeInterface(l.name)
-	var joinErr error
-	if ifc != nil {
-		joinErr = l.srv.SetInterfaces([]pnp.Interface{*ifc})
-		if joinErr != nil && prob == "" {
-			prob = "cannot join the SIP multicast group: " + joinErr.Error()
-		}
-	} else {
-		l.srv.SetInterfaces(nil)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	key := prob
-	if ifc != nil {
-		key += fmt.Sprint(ifc.Index, ifc.Prefixes)
-	}
-	if key != l.last {
-		if prob != "" {
-			l.log.Warn("LAN problem", "iface", l.name, "problem", prob)
-		} else {
-			l.log.Info("LAN interface", "iface", l.name, "addresses", fmt.Sprint(ifc.Prefixes))
-		}
-		l.last = key
-	}
-	l.prob = prob
-}
-
-// describeInterface returns the interface as the SIP server serves it, and
-// a problem an installer can act on.
-func describeInterface(name string) (*pnp.Interface, string) {
-	ni, err := net.InterfaceByName(name)
-	if err != nil {
-		return nil, fmt.Sprintf("interface %s not found", name)
-	}
-	ifc := &pnp.Interface{Name: ni.Name, Index: ni.Index, Loopback: ni.Flags&net.FlagLoopback != 0}
-	addrs, _ := ni.Addrs()
-	for _, a := range addrs {
-		if p := prefixOf(a); p.IsValid() {
-			ifc.Prefixes = append(ifc.Prefixes, p)
-		}
-	}
-	switch {
-	case ni.Flags&net.FlagUp == 0:
-		return ifc, fmt.Sprintf("interface %s is down", name)
-	case ni.Flags&net.FlagRunning == 0 && !ifc.Loopback:
-		return ifc, fmt.Sprintf("interface %s has no link (cable?)", name)
-	case len(ifc.Prefixes) == 0:
-		return ifc, fmt.Sprintf("interface %s has no IPv4 address", name)
-	}
-	return ifc, ""
-}
-
-// chooseInterface returns name if given, else the default route's
-// interface, else the first up, multicast-capable, non-loopback interface
-// with an IPv4 address.
-func chooseInterface(name string) (string, error) {
-	if name != "" {
-		if _, err := net.InterfaceByName(name); err != nil {
-			return "", fmt.Errorf("-iface %s: %w", name, err)
-		}
-		return name, nil
-	}
-	if n := defaultRouteInterface(); n != "" {
-		return n, nil
-	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return "", err
-	}
-	for _, ni := range ifs {
-		if ni.Flags&net.FlagUp == 0 || ni.Flags&net.FlagLoopback != 0 || ni.Flags&net.FlagMulticast == 0 {
-			continue
-		}
-		if ifc, prob := describeInterface(ni.Name); ifc != nil && prob == "" {
-			return ni.Name, nil
-		}
-	}
-	return "", errors.New("no LAN interface found: pass -iface (for a laptop without a LAN: -iface lo)")
-}
-
-// defaultRouteInterface reads /proc/net/route for the interface of the
-// IPv4 default route.
-func defaultRouteInterface() string {
-	b, err := os.ReadFile("/proc/net/route")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) > 2 && f[1] == "00000000" {
-			return f[0]
-		}
-	}
-	return ""
 }
