@@ -363,7 +363,7 @@ func TestLANDHCP(t *testing.T) {
 	}
 
 	ph := newPhone(t, lan, "peer0", "198.18.0.1", phoneMAC)
-	d.api("PUT", "/api/settings", `{"provision_mode":"auto"}`, nil)
+	d.api("PUT", "/api/settings", `{"provision_mode":"auto","sip_server":"pbx.example.net"}`, nil)
 	if code := d.api("PUT", "/api/phones/"+phoneMAC+"/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
 		t.Fatalf("assign: %d", code)
 	}
@@ -468,7 +468,7 @@ func TestLANTwoInterfaces(t *testing.T) {
 	if out := box.IP(t, "route", "show", "default"); !strings.Contains(out, "via 198.18.0.1 dev lan0") {
 		t.Errorf("default route: %q", out)
 	}
-	d.api("PUT", "/api/settings", `{"provision_mode":"auto"}`, nil)
+	d.api("PUT", "/api/settings", `{"provision_mode":"auto","sip_server":"pbx.example.net"}`, nil)
 	for i, tc := range []struct {
 		ns   *netnstest.NS
 		ip   string
@@ -506,7 +506,7 @@ func TestLANVLAN(t *testing.T) {
 	if st.Interfaces[1].Name != "lan0.20" || fmt.Sprint(st.Interfaces[1].Addresses) != "[198.18.20.2/24]" {
 		t.Errorf("interfaces: %+v", st.Interfaces)
 	}
-	d.api("PUT", "/api/settings", `{"provision_mode":"auto"}`, nil)
+	d.api("PUT", "/api/settings", `{"provision_mode":"auto","sip_server":"pbx.example.net"}`, nil)
 	d.api("PUT", "/api/phones/"+phoneMAC+"/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil)
 	ph := newPhone(t, lan, "peer0.20", "198.18.20.1", phoneMAC)
 	if !ph.subscribe(5 * time.Second) {
