@@ -21,6 +21,11 @@ import (
 // RFC 3261 §10.2.6.
 var Group = netip.MustParseAddr("224.0.1.75")
 
+// ReadBuffer is the socket receive buffer asked for: room for a few
+// thousand SUBSCRIBEs arriving at once (an office's phones booting after a
+// power cut), so the kernel does not drop them before they are read.
+const ReadBuffer = 4 << 20
+
 // MaxDatagram is the largest datagram parsed; a PnP SUBSCRIBE is ~600
 // bytes, so anything larger is dropped before the parser sees it.
 const MaxDatagram = 8192
@@ -114,6 +119,10 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("enable packet info: %w", err)
 	}
 	_ = pc.SetMulticastLoopback(false)
+	if got := growReadBuffer(uc, ReadBuffer); got > 0 && got < ReadBuffer {
+		cfg.Log.Warn("SIP receive buffer smaller than asked: a burst of SUBSCRIBEs may be dropped by the kernel (run as root, or raise net.core.rmem_max)",
+			"bytes", got, "wanted", ReadBuffer)
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
 	if cfg.Port == 0 {
