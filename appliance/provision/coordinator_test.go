@@ -71,7 +71,7 @@ type fixture struct {
 	path  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "phones.db")
 	st, err := store.Open(path)
@@ -81,8 +81,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	n := &fakeNotifier{}
 	tok := 0
-	c, err := New(Config{Store: st, Notifier: n, HTTPPort: 8080, Log: slog.New(slog.NewTextHandler(t.Output(), nil)),
-		NewToken: func() string { tok++; return fmt.Sprintf("%032x", tok) }})
+	cfg := Config{Store: st, Notifier: n, HTTPPort: 8080, Log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		NewToken: func() string { tok++; return fmt.Sprintf("%032x", tok) }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +151,7 @@ func TestButtonModeLifecycle(t *testing.T) {
 	if s := f.state(t, m); s != appliance.StateAssigned || f.n.count() != 0 {
 		t.Fatalf("after assign: state %s, %d NOTIFYs (button mode sends none)", s, f.n.count())
 	}
-	sum := f.c.ProvisionAll()
+	sum, _ := f.c.ProvisionAll()
 	f.c.notifWG.Wait()
 	if len(sum.Sent) != 1 || f.n.count() != 1 {
 		t.Fatalf("summary %+v, %d NOTIFYs", sum, f.n.count())
@@ -181,7 +185,7 @@ func TestButtonModeLifecycle(t *testing.T) {
 		t.Fatalf("state %s, want provisioned", s)
 	}
 	// A second press sends nothing: nothing is pending.
-	if sum := f.c.ProvisionAll(); len(sum.Sent) != 0 {
+	if sum, _ := f.c.ProvisionAll(); len(sum.Sent) != 0 {
 		t.Errorf("second press sent %v", sum.Sent)
 	}
 }

@@ -42,7 +42,7 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	}
 	p := c.phones[m]
 	a, assigned := c.assignments[m]
-	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) {
+	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) || appliance.MatchMAC(c.settings.DenyMACs, m) {
 		return File{}, ErrNotFound
 	}
 	in := c.profileInputLocked(p, a, r.Local)
