@@ -257,12 +257,16 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		f.Limit = n
 	}
 	if v := q.Get("since"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "since: not an event number")
+		// An event number (the seq of the last event seen: poll with it),
+		// or a time (RFC 3339).
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+			f.Since = n
+		} else if t, err := time.Parse(time.RFC3339, v); err == nil {
+			f.After = t
+		} else {
+			writeError(w, http.StatusBadRequest, "since: neither an event number nor a time such as 2026-11-28T09:00:00Z")
 			return
 		}
-		f.Since = n
 	}
 	if f.Limit == 0 || f.Limit > 1000 {
 		f.Limit = 1000
@@ -317,6 +321,11 @@ type statusJSON struct {
 	SIP             pnp.Stats               `json:"sip"`
 	Store           storeJSON               `json:"store"`
 	Problem         string                  `json:"problem,omitempty"`
+	// Alerts are not yet acknowledged (POST /api/alerts/ack); while there
+	// are any the LED shows error.
+	Alerts []appliance.Alert      `json:"alerts"`
+	Intake provision.IntakeStatus `json:"intake"`
+	Pool   *provision.PoolStatus  `json:"pool"` // null without a pool
 }
 
 type storeJSON struct {
@@ -344,6 +353,13 @@ func (s *server) statusData() statusJSON {
 	}
 	if st.Storage != nil {
 		out.Store.Error = st.Storage.Error()
+	}
+	out.Alerts, out.Intake = st.Alerts, st.Intake
+	if out.Alerts == nil {
+		out.Alerts = []appliance.Alert{}
+	}
+	if st.Pool.Range != "" {
+		out.Pool = &st.Pool
 	}
 	return out
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/panel"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
-	"github.com/pnpbox/pnpbox/appliance/store"
 	"github.com/pnpbox/pnpbox/appliance/web"
 	"github.com/pnpbox/pnpbox/board/sim"
 	"golang.org/x/sync/errgroup"
@@ -82,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	st, err := store.Open(filepath.Join(o.data, "phones.db"))
+	st, err := openStore(o.data, log)
 	if err != nil {
 		return err
 	}
@@ -163,6 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	g.Go(func() error { ledLoop(ctx, pnl, coord, lan); return nil })
 	g.Go(func() error { usr1(ctx, b, coord, log); return nil })
+	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 
 	log.Info("ready", "iface", ifname, "http", ln.Addr().String(), "sip_port", sipSrv.Port())
 	err = g.Wait()
@@ -182,6 +182,9 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 		fault := lan.problem()
 		if fault == "" && st.Storage != nil {
 			fault = "storage: " + st.Storage.Error()
+		}
+		if fault == "" {
+			fault = alertFault(st)
 		}
 		pnl.Set(panel.PatternFor(panel.Inputs{Fault: fault, Busy: st.Busy, Pending: st.Pending}))
 		select {
