@@ -193,6 +193,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	soon := time.NewTimer(time.Hour)
 	soon.Stop()
+	armed := false // soon is running: later changes ride on that flush
 	lazy := time.NewTicker(c.cfg.RefreshInterval)
 	defer lazy.Stop()
 	for {
@@ -215,8 +216,17 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		case d := <-c.queue:
 			c.discover(d)
 		case <-c.wake:
-			soon.Reset(c.cfg.FlushDelay)
+			// Arm once, never push back: under a steady stream of changes a
+			// timer reset on every change would never fire, and discoveries
+			// would wait for the lazy flush. This way a change is written
+			// within FlushDelay, and the commit rate stays at most one per
+			// FlushDelay whatever the packet rate.
+			if !armed {
+				soon.Reset(c.cfg.FlushDelay)
+				armed = true
+			}
 		case <-soon.C:
+			armed = false
 			c.flush(false)
 		case <-lazy.C:
 			c.flush(true)

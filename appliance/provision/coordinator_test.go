@@ -396,3 +396,34 @@ func TestFloodCommitsBounded(t *testing.T) {
 		t.Logf("%d commits for 10,000 SUBSCRIBEs", commits)
 	}
 }
+
+// TestFlushDuringSteadyStream: a discovery is written within the flush
+// delay even while others keep arriving (a timer pushed back by every
+// change would wait for the stream to end).
+func TestFlushDuringSteadyStream(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.FlushDelay = 20 * time.Millisecond })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- f.c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	first := mac(t, "000B82000001")
+	f.c.Offer(disc(first, "198.18.0.100", "c0"))
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 1; ; i++ {
+		// Another phone's SUBSCRIBE every millisecond: a change each time.
+		f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
+		if i%10 == 0 {
+			snap, err := f.store.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := snap.Phones[first]; ok {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first discovery was not written while the stream went on")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
