@@ -227,7 +227,12 @@ func (c *Coordinator) Run(ctx context.Context) error {
 			}
 		case <-soon.C:
 			armed = false
-			c.flush(false)
+			if err := c.flush(false); err != nil {
+				// The disk is full or failing: try again soon rather than
+				// at the lazy tick, so the status clears once it is fixed.
+				soon.Reset(flushRetry)
+				armed = true
+			}
 		case <-lazy.C:
 			c.flush(true)
 		}
@@ -524,6 +529,9 @@ type Skip struct {
 	Reason string        `json:"reason"`
 }
 
+// flushRetry is how soon a failed flush is tried again.
+const flushRetry = 2 * time.Second
+
 // staleNotified is how long a phone may sit in notified (it accepted the
 // NOTIFY but never fetched its config) before a press tries again.
 const staleNotified = 5 * time.Minute
@@ -603,6 +611,13 @@ func (c *Coordinator) commitLocked(w store.Write) error {
 	for _, p := range w.Phones {
 		delete(c.dirtySoon, p.MAC)
 		delete(c.dirtyLazy, p.MAC)
+	}
+	if c.flushErr != nil && len(c.dirtySoon) > 0 {
+		// Storage works again: write what a failed flush left, now.
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
