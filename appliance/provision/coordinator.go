@@ -94,7 +94,8 @@ type Coordinator struct {
 	// changes; lazy: last-seen only) and their events.
 	dirtySoon, dirtyLazy map[appliance.MAC]bool
 	pendingEvents        []appliance.Event
-	flushErr             error // last flush failure, nil when healthy
+	flushErr             error     // last flush failure, nil when healthy
+	flushErrSince        time.Time // when flushes started failing
 
 	ctx     context.Context // Run's context: NOTIFYs end with it
 	notifWG sync.WaitGroup
@@ -294,12 +295,16 @@ func (c *Coordinator) flushLocked(all bool) error {
 	if err := c.store.Apply(w); err != nil {
 		if c.flushErr == nil {
 			c.log.Error("cannot write to storage; changes kept in memory and retried", "err", err)
+			c.flushErrSince = c.now().UTC()
 		}
 		c.flushErr = err
 		return err
 	}
 	if c.flushErr != nil {
 		c.log.Info("storage writable again")
+		// The outage is history worth keeping: written with the next flush.
+		defer c.eventLocked(appliance.MAC{}, appliance.EventError, fmt.Sprintf("storage could not be written from %s until %s (%v); changes were kept in memory and are saved now",
+			c.flushErrSince.Format(time.RFC3339), c.now().UTC().Format(time.RFC3339), c.flushErr))
 		c.flushErr = nil
 	}
 	for m := range set {
@@ -718,9 +723,12 @@ func (c *Coordinator) Unassign(m appliance.MAC) error {
 		w.Phones = []appliance.Phone{np}
 	}
 	w.Events = []appliance.Event{c.newEventLocked(m, appliance.EventUnassigned, "")}
+	if !forget && np.State != p.State {
+		w.Events = append(w.Events, c.newEventLocked(m, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
+	}
 	seq := c.eventSeq
 	if err := c.commitLocked(w); err != nil {
-		c.eventSeq = seq - 1
+		c.eventSeq = seq - uint64(len(w.Events))
 		return err
 	}
 	delete(c.assignments, m)

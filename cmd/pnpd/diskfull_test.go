@@ -144,6 +144,15 @@ func TestDiskFull(t *testing.T) {
 	}
 	acked[full] = true
 	waitFor(t, "storage healthy again", func() bool { s := d.status(t); return s.Store.Error == "" && s.LED != "error" })
+	waitFor(t, "an event about the outage", func() bool {
+		_, body := d.do(t, "GET", "/api/events?limit=20", "", nil)
+		return bytes.Contains(body, []byte("storage could not be written from"))
+	})
+	var phones []map[string]any
+	d.api(t, "GET", "/api/phones", "", &phones)
+	if !strings.Contains(fmt.Sprint(phones), "000B82444444") {
+		t.Error("the phone discovered while the disk was full is not listed")
+	}
 	d.stop(t)
 
 	err := checkDatabase(dir, func() map[appliance.MAC]string {
@@ -166,6 +175,9 @@ func TestDiskFull(t *testing.T) {
 	snap, err := s.Load()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := snap.Phones[appliance.MAC{0x00, 0x0b, 0x82, 0x44, 0x44, 0x44}]; !ok {
+		t.Error("the phone discovered while the disk was full was not written once it had space")
 	}
 	if len(snap.Assignments) != len(acked) {
 		t.Errorf("%d assignments stored, %d acknowledged: a refused write left something behind", len(snap.Assignments), len(acked))
