@@ -322,9 +322,9 @@ func TestVerifyNeverCrashes(t *testing.T) {
 	metas, _ := readMetas(good)
 	ps := int(metas[0].pageSize)
 	r := rand.New(rand.NewPCG(3, 4))
-	n := 1000
+	n := 500
 	if testing.Short() {
-		n = 200
+		n = 100
 	}
 	bad := filepath.Join(dir, "bad.db")
 	var corrupt, fine int
