@@ -445,3 +445,40 @@ func TestRestoreReplaces(t *testing.T) {
 	}
 	checkBolt(t, s)
 }
+
+// TestRestoreOlderSchema: a backup made by schema-1 firmware is migrated
+// in the staged copy and then replaces the database.
+func TestRestoreOlderSchema(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "phones.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old, err := os.ReadFile(filepath.Join("testdata", "schema1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stage(bytes.NewReader(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Info.Schema != 1 || st.Info.Phones != 3 {
+		t.Errorf("staged %+v", st.Info)
+	}
+	if err := st.Finish(Write{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Replace(st); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Schema != SchemaVersion || len(snap.Phones) != 3 || len(snap.Assignments) != 2 {
+		t.Errorf("after restoring a schema-1 backup: schema %d, %d phones, %d assignments", snap.Schema, len(snap.Phones), len(snap.Assignments))
+	}
+	if err := s.Apply(Write{PoolIssued: map[string]PoolGrant{"200": {}}}); err != nil {
+		t.Errorf("write to the migrated bucket: %v", err)
+	}
+}

@@ -301,6 +301,9 @@ func TestCorruptDatabaseAtStart(t *testing.T) {
 		t.Fatalf("alerts: %+v", s.Alerts)
 	}
 	waitFor(t, "LED error", func() bool { return d2.status(t).LED == "error" })
+	if code, page := d2.do(t, "GET", "/", "", nil); code != 200 || !bytes.Contains(page, []byte("Acknowledge")) || !bytes.Contains(page, []byte("damaged")) {
+		t.Errorf("status page does not show the alert: %d\n%s", code, page)
+	}
 	aside, _ := filepath.Glob(db + ".corrupt-*")
 	if len(aside) != 1 {
 		t.Errorf("damaged file not kept: %v", aside)
