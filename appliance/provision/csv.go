@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -62,7 +64,8 @@ const maxReportedRows = 1000
 func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) {
 	file, err := assigncsv.Read(r)
 	if err != nil {
-		return ImportResult{}, &ImportError{Rows: []assigncsv.RowError{{Line: lineOf(err), Error: err.Error()}}}
+		line, msg := splitLine(err.Error())
+		return ImportResult{}, &ImportError{Rows: []assigncsv.RowError{{Line: line, Error: msg}}}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -302,11 +305,19 @@ func changedFields(a, b appliance.Assignment) []string {
 	return out
 }
 
-// lineOf digs the line number out of an assigncsv.Read error ("line N…").
-func lineOf(err error) int {
-	var n int
-	fmt.Sscanf(err.Error(), "line %d", &n)
-	return n
+// lineRE matches the "line N: " or "line N, " that assigncsv.Read's
+// errors start with.
+var lineRE = regexp.MustCompile(`^line (\d+)(: |, )`)
+
+// splitLine takes the line number off an assigncsv.Read error: the answer
+// has it in its own field.
+func splitLine(msg string) (int, string) {
+	m := lineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, msg
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n, msg[len(m[0]):]
 }
 
 // ExportOptions choose what ExportCSV writes.

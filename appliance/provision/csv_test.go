@@ -115,7 +115,8 @@ func TestImportCSVRejects(t *testing.T) {
 			}},
 		{"model limits", "mac,extension,password,model,keys\n000B82000001,201,pw,GXP2130," + strings.Repeat("blf:1|", 60) + "blf:1\n",
 			[]assigncsv.RowError{{Line: 2, MAC: "000B82000001", Field: "keys", Error: "GXP2130 holds 17 keys (8 physical MPKs, then 9 on-screen VPKs after the 3 line keys); have 61"}}},
-		{"unknown column", "mac,extension,colour\n", []assigncsv.RowError{{Line: 1, Error: `line 1: unknown column "colour" (known: mac, extension, password, display_name, auth_id, sip_server, codecs, keys, model)`}}},
+		{"unknown column", "mac,extension,colour\n", []assigncsv.RowError{{Line: 1, Error: `unknown column "colour" (known: mac, extension, password, display_name, auth_id, sip_server, codecs, keys, model)`}}},
+		{"syntax error", "mac,extension\n000B82000001,\"201\n", []assigncsv.RowError{{Line: 2, Error: "column 19: extraneous or missing \" in quoted-field"}}},
 		{"no extension column", "mac,password\n000B82000001,pw\n", []assigncsv.RowError{{Line: 2, MAC: "000B82000001", Field: "extension", Error: "required (the file has no extension column)"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,9 +20,9 @@ const (
 	maxBackup = 256 << 20
 )
 
-// flag reports whether query parameter name is set to a true value
+// queryFlag reports whether query parameter name is set to a true value
 // (1, true, yes, on).
-func flag(r *http.Request, name string) bool {
+func queryFlag(r *http.Request, name string) bool {
 	switch strings.ToLower(r.URL.Query().Get(name)) {
 	case "1", "true", "yes", "on":
 		return true
@@ -47,7 +47,7 @@ func (s *server) importAssignments(w http.ResponseWriter, r *http.Request) {
 		s.bodyError(w, "import", err)
 		return
 	}
-	res, err := s.Coord.ImportCSV(bytes.NewReader(body), flag(r, "dry_run"))
+	res, err := s.Coord.ImportCSV(bytes.NewReader(body), queryFlag(r, "dry_run"))
 	var ie *provision.ImportError
 	switch {
 	case errors.As(err, &ie):
@@ -63,7 +63,7 @@ func (s *server) importAssignments(w http.ResponseWriter, r *http.Request) {
 // CSV, passwords only with ?include_passwords=1, phones without an
 // assignment too with ?include_unassigned=1.
 func (s *server) exportAssignments(w http.ResponseWriter, r *http.Request) {
-	opt := provision.ExportOptions{Passwords: flag(r, "include_passwords"), Unassigned: flag(r, "include_unassigned")}
+	opt := provision.ExportOptions{Passwords: queryFlag(r, "include_passwords"), Unassigned: queryFlag(r, "include_unassigned")}
 	var buf bytes.Buffer
 	if err := s.Coord.ExportCSV(&buf, opt); err != nil {
 		s.fail(w, err)
