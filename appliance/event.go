@@ -23,3 +23,11 @@ const (
 	EventError      = "error"
 	EventSettings   = "settings"
 )
+
+// More event kinds: the extension pool, CSV imports, alerts and backups.
+const (
+	EventPool    = "pool"    // pool extensions handed out, or the pool ran out
+	EventImport  = "import"  // a CSV import was applied
+	EventAlert   = "alert"   // an alert was raised or acknowledged
+	EventRestore = "restore" // the database was replaced by a backup
+)

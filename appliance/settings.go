@@ -25,7 +25,6 @@ type Settings struct {
 	Codecs        []string `json:"codecs"`
 	Timezone      string   `json:"timezone"`
 	NTPServer     string   `json:"ntp_server"`
-	ExtensionPool string   `json:"extension_pool"`
 	NotifyURLForm string   `json:"notify_url_form"`
 
 	// PhoneSettings are the site-wide values rendered into phone configs
@@ -38,8 +37,9 @@ type Settings struct {
 // DefaultSettings are what a new box starts with.
 func DefaultSettings() Settings {
 	return Settings{
-		ProvisionMode: ModeButton,
-		NotifyURLForm: URLFormFile,
+		ProvisionMode:  ModeButton,
+		NotifyURLForm:  URLFormFile,
+		IntakeSettings: DefaultIntakeSettings(),
 	}
 }
 

@@ -40,6 +40,7 @@ var (
 	ErrUnsupported  = errors.New("vendor not supported yet")
 	ErrNoSIPServer  = errors.New("no SIP server to register with: set sip_server in the settings or in the phone's assignment")
 	ErrStorage      = errors.New("storage failure")
+	ErrDenied       = errors.New("this MAC is on the deny list (deny_macs)")
 )
 
 // Notifier sends NOTIFYs; *pnp.Server implements it.
@@ -55,9 +56,11 @@ type Config struct {
 	Log      *slog.Logger
 	// HTTPPort is the port phones fetch configs from (in NOTIFY URLs).
 	HTTPPort int
-	// Now and NewToken default to time.Now and 128 random bits in hex.
-	Now      func() time.Time
-	NewToken func() string
+	// Now and NewToken default to time.Now and 128 random bits in hex;
+	// NewPassword (pool SIP passwords of n characters) to crypto/rand.
+	Now         func() time.Time
+	NewToken    func() string
+	NewPassword func(n int) string
 	// FlushDelay bounds how long a state change caused by the network waits
 	// before it is written (default 250 ms); RefreshInterval how long
 	// last-seen refreshes wait (default 30 s).
@@ -85,11 +88,15 @@ type Coordinator struct {
 	admin       *store.Credential
 	inflight    map[appliance.MAC]bool
 	eventSeq    uint64
+	poolIssued  map[string]store.PoolGrant // extensions the pool ever handed out
+	alerts      []appliance.Alert          // not yet acknowledged
+	intake      intakeCounts
 	// Not yet written: phones changed by network traffic (soon: state
 	// changes; lazy: last-seen only) and their events.
 	dirtySoon, dirtyLazy map[appliance.MAC]bool
 	pendingEvents        []appliance.Event
-	flushErr             error // last flush failure, nil when healthy
+	flushErr             error     // last flush failure, nil when healthy
+	flushErrSince        time.Time // when flushes started failing
 
 	ctx     context.Context // Run's context: NOTIFYs end with it
 	notifWG sync.WaitGroup
@@ -115,28 +122,42 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = 4096
 	}
+	if cfg.NewPassword == nil {
+		cfg.NewPassword = generatePassword
+	}
 	snap, err := cfg.Store.Load()
 	if err != nil {
 		return nil, err
 	}
 	c := &Coordinator{
-		cfg:         cfg,
-		log:         cfg.Log,
-		store:       cfg.Store,
-		now:         cfg.Now,
-		queue:       make(chan pnp.Discovery, cfg.QueueSize),
-		wake:        make(chan struct{}, 1),
-		phones:      map[appliance.MAC]*appliance.Phone{},
-		assignments: snap.Assignments,
-		tokens:      map[string]appliance.MAC{},
-		settings:    snap.Settings,
-		admin:       snap.Admin,
-		inflight:    map[appliance.MAC]bool{},
-		eventSeq:    snap.LastEvent,
-		dirtySoon:   map[appliance.MAC]bool{},
-		dirtyLazy:   map[appliance.MAC]bool{},
-		ctx:         context.Background(),
+		cfg:      cfg,
+		log:      cfg.Log,
+		store:    cfg.Store,
+		now:      cfg.Now,
+		queue:    make(chan pnp.Discovery, cfg.QueueSize),
+		wake:     make(chan struct{}, 1),
+		inflight: map[appliance.MAC]bool{},
+		ctx:      context.Background(),
 	}
+	c.loadLocked(snap)
+	return c, nil
+}
+
+// loadLocked replaces the in-memory state with snap (at start, and after
+// a restore); the caller holds c.mu or has not shared c yet. NOTIFYs in
+// flight are kept: they end on their own.
+func (c *Coordinator) loadLocked(snap store.Snapshot) {
+	c.phones = map[appliance.MAC]*appliance.Phone{}
+	c.tokens = map[string]appliance.MAC{}
+	c.assignments = snap.Assignments
+	c.settings = snap.Settings
+	c.admin = snap.Admin
+	c.eventSeq = snap.LastEvent
+	c.poolIssued = snap.PoolIssued
+	c.alerts = snap.Alerts
+	c.dirtySoon = map[appliance.MAC]bool{}
+	c.dirtyLazy = map[appliance.MAC]bool{}
+	c.pendingEvents = nil
 	for m, p := range snap.Phones {
 		p := p
 		if p.AdminPassword == "" { // a record from before per-phone passwords
@@ -146,7 +167,6 @@ func New(cfg Config) (*Coordinator, error) {
 		c.phones[m] = &p
 		c.tokens[p.Token] = m
 	}
-	return c, nil
 }
 
 // newToken returns 128 random bits as 32 hex digits.
@@ -175,6 +195,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	soon := time.NewTimer(time.Hour)
 	soon.Stop()
+	armed := false // soon is running: later changes ride on that flush
 	lazy := time.NewTicker(c.cfg.RefreshInterval)
 	defer lazy.Stop()
 	for {
@@ -197,9 +218,23 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		case d := <-c.queue:
 			c.discover(d)
 		case <-c.wake:
-			soon.Reset(c.cfg.FlushDelay)
+			// Arm once, never push back: under a steady stream of changes a
+			// timer reset on every change would never fire, and discoveries
+			// would wait for the lazy flush. This way a change is written
+			// within FlushDelay, and the commit rate stays at most one per
+			// FlushDelay whatever the packet rate.
+			if !armed {
+				soon.Reset(c.cfg.FlushDelay)
+				armed = true
+			}
 		case <-soon.C:
-			c.flush(false)
+			armed = false
+			if err := c.flush(false); err != nil {
+				// The disk is full or failing: try again soon rather than
+				// at the lazy tick, so the status clears once it is fixed.
+				soon.Reset(flushRetry)
+				armed = true
+			}
 		case <-lazy.C:
 			c.flush(true)
 		}
@@ -235,6 +270,10 @@ func (c *Coordinator) eventLocked(m appliance.MAC, kind, detail string) {
 func (c *Coordinator) flush(all bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.flushLocked(all)
+}
+
+func (c *Coordinator) flushLocked(all bool) error {
 	var w store.Write
 	set := map[appliance.MAC]bool{}
 	for m := range c.dirtySoon {
@@ -257,12 +296,16 @@ func (c *Coordinator) flush(all bool) error {
 	if err := c.store.Apply(w); err != nil {
 		if c.flushErr == nil {
 			c.log.Error("cannot write to storage; changes kept in memory and retried", "err", err)
+			c.flushErrSince = c.now().UTC()
 		}
 		c.flushErr = err
 		return err
 	}
 	if c.flushErr != nil {
 		c.log.Info("storage writable again")
+		// The outage is history worth keeping: written with the next flush.
+		defer c.eventLocked(appliance.MAC{}, appliance.EventError, fmt.Sprintf("storage could not be written from %s until %s (%v); changes were kept in memory and are saved now",
+			c.flushErrSince.Format(time.RFC3339), c.now().UTC().Format(time.RFC3339), c.flushErr))
 		c.flushErr = nil
 	}
 	for m := range set {
@@ -279,6 +322,9 @@ func (c *Coordinator) discover(d pnp.Discovery) {
 	now := c.now().UTC()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.admitLocked(d) {
+		return
+	}
 	p := c.phones[d.MAC]
 	if p == nil {
 		p = &appliance.Phone{MAC: d.MAC, State: appliance.StateDiscovered, Token: c.uniqueToken(), AdminPassword: profile.GeneratePassword()}
@@ -373,6 +419,9 @@ func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {
 	}
 	if c.inflight[p.MAC] {
 		return ErrBusy
+	}
+	if appliance.MatchMAC(c.settings.DenyMACs, p.MAC) {
+		return ErrDenied
 	}
 	if !supported(p) {
 		return fmt.Errorf("%w: %s", ErrUnsupported, p.Vendor)
@@ -475,6 +524,15 @@ func (c *Coordinator) SetHTTPPort(port int) {
 type Summary struct {
 	Sent    []appliance.MAC `json:"sent"`
 	Skipped []Skip          `json:"skipped"`
+	// Pooled are the phones this press gave a pool extension (and then
+	// sent their NOTIFY, listed in Sent).
+	Pooled []Grant `json:"pooled"`
+}
+
+// Grant is one extension handed out by the pool.
+type Grant struct {
+	MAC       appliance.MAC `json:"mac"`
+	Extension string        `json:"extension"`
 }
 
 // Skip is a pending phone that was not sent a NOTIFY, and why.
@@ -483,19 +541,28 @@ type Skip struct {
 	Reason string        `json:"reason"`
 }
 
+// flushRetry is how soon a failed flush is tried again.
+const flushRetry = 2 * time.Second
+
 // staleNotified is how long a phone may sit in notified (it accepted the
 // NOTIFY but never fetched its config) before a press tries again.
 const staleNotified = 5 * time.Minute
 
-// ProvisionAll is the button: every pending phone that has announced
-// itself is sent its NOTIFY. Pending = assigned or failed, or notified
-// longer than five minutes ago without fetching its config. Phones that
-// have not been seen yet are listed as skipped; they are provisioned on a
-// later press once they announce themselves (or at once in auto mode).
-func (c *Coordinator) ProvisionAll() Summary {
+// ProvisionAll is the button: first, when an extension pool is set,
+// discovered phones without an assignment are given the next free pool
+// extensions and generated passwords (committed before any NOTIFY, so a
+// press that reports them has made them durable); then every pending phone
+// that has announced itself is sent its NOTIFY. Pending = assigned or
+// failed, or notified longer than five minutes ago without fetching its
+// config. Phones that have not been seen yet are listed as skipped; they
+// are provisioned on a later press once they announce themselves (or at
+// once in auto mode). The error is a failure to store pool assignments:
+// the phones that already had one are still sent their NOTIFY.
+func (c *Coordinator) ProvisionAll() (Summary, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sum := Summary{Sent: []appliance.MAC{}, Skipped: []Skip{}}
+	sum := Summary{Sent: []appliance.MAC{}, Skipped: []Skip{}, Pooled: []Grant{}}
+	poolErr := c.grantPoolLocked(&sum)
 	now := c.now()
 	for _, m := range c.sortedMACsLocked() {
 		p := c.phones[m]
@@ -514,8 +581,8 @@ func (c *Coordinator) ProvisionAll() Summary {
 		c.startNotifyLocked(p, "provision all pending")
 		sum.Sent = append(sum.Sent, m)
 	}
-	c.log.Info("provision all pending", "sent", len(sum.Sent), "skipped", len(sum.Skipped))
-	return sum
+	c.log.Info("provision all pending", "sent", len(sum.Sent), "skipped", len(sum.Skipped), "pooled", len(sum.Pooled))
+	return sum, poolErr
 }
 
 // Provision sends one phone its NOTIFY now, whatever its state (to
@@ -550,12 +617,19 @@ func (c *Coordinator) commitLocked(w store.Write) error {
 	w.Events = append(c.pendingEvents, w.Events...)
 	if err := c.store.Apply(w); err != nil {
 		c.log.Error("write failed", "err", err)
-		return fmt.Errorf("%w: %v", ErrStorage, err)
+		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	c.pendingEvents = nil
 	for _, p := range w.Phones {
 		delete(c.dirtySoon, p.MAC)
 		delete(c.dirtyLazy, p.MAC)
+	}
+	if c.flushErr != nil && len(c.dirtySoon) > 0 {
+		// Storage works again: write what a failed flush left, now.
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
@@ -577,6 +651,9 @@ func (c *Coordinator) Assign(m appliance.MAC, a appliance.Assignment) (appliance
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if appliance.MatchMAC(c.settings.DenyMACs, m) {
+		return a, ErrDenied
+	}
 	old, had := c.assignments[m]
 	if a.Password == "" && had {
 		a.Password = old.Password
@@ -653,9 +730,12 @@ func (c *Coordinator) Unassign(m appliance.MAC) error {
 		w.Phones = []appliance.Phone{np}
 	}
 	w.Events = []appliance.Event{c.newEventLocked(m, appliance.EventUnassigned, "")}
+	if !forget && np.State != p.State {
+		w.Events = append(w.Events, c.newEventLocked(m, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
+	}
 	seq := c.eventSeq
 	if err := c.commitLocked(w); err != nil {
-		c.eventSeq = seq - 1
+		c.eventSeq = seq - uint64(len(w.Events))
 		return err
 	}
 	delete(c.assignments, m)

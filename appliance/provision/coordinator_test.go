@@ -71,7 +71,7 @@ type fixture struct {
 	path  string
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "phones.db")
 	st, err := store.Open(path)
@@ -85,9 +85,18 @@ func newFixture(t testing.TB) *fixture {
 	if _, bench := t.(*testing.B); bench {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c, err := New(Config{Store: st, Notifier: n, HTTPPort: 8080, Log: log,
-		NewToken: func() string { tok++; return fmt.Sprintf("%032x", tok) }})
+	cfg := Config{Store: st, Notifier: n, HTTPPort: 8080, Log: log,
+		NewToken: func() string { tok++; return fmt.Sprintf("%032x", tok) }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A site SIP server, as on any box ready to provision (without one no
+	// phone is sent a NOTIFY; TestNoSIPServerNoNotify clears it).
+	if _, err := c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{c: c, n: n, store: st, path: path}
@@ -151,7 +160,7 @@ func TestButtonModeLifecycle(t *testing.T) {
 	if s := f.state(t, m); s != appliance.StateAssigned || f.n.count() != 0 {
 		t.Fatalf("after assign: state %s, %d NOTIFYs (button mode sends none)", s, f.n.count())
 	}
-	sum := f.c.ProvisionAll()
+	sum, _ := f.c.ProvisionAll()
 	f.c.notifWG.Wait()
 	if len(sum.Sent) != 1 || f.n.count() != 1 {
 		t.Fatalf("summary %+v, %d NOTIFYs", sum, f.n.count())
@@ -185,7 +194,7 @@ func TestButtonModeLifecycle(t *testing.T) {
 		t.Fatalf("state %s, want provisioned", s)
 	}
 	// A second press sends nothing: nothing is pending.
-	if sum := f.c.ProvisionAll(); len(sum.Sent) != 0 {
+	if sum, _ := f.c.ProvisionAll(); len(sum.Sent) != 0 {
 		t.Errorf("second press sent %v", sum.Sent)
 	}
 }
@@ -435,18 +444,52 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 	f := newFixture(t)
 	m := mac(t, "000B82000001")
 	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":""}`)); err != nil {
+		t.Fatal(err)
+	}
 	a := assignment
 	a.SIPServer = ""
 	f.c.Assign(m, a)
-	sum := f.c.ProvisionAll()
+	sum, _ := f.c.ProvisionAll()
 	if len(sum.Sent) != 0 || len(sum.Skipped) != 1 || !strings.Contains(sum.Skipped[0].Reason, "sip_server") {
 		t.Fatalf("summary %+v", sum)
 	}
 	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if sum := f.c.ProvisionAll(); len(sum.Sent) != 1 {
+	if sum, _ := f.c.ProvisionAll(); len(sum.Sent) != 1 {
 		t.Errorf("with a site SIP server: %+v", sum)
 	}
 	f.c.notifWG.Wait()
+}
+
+// TestFlushDuringSteadyStream: a discovery is written within the flush
+// delay even while others keep arriving (a timer pushed back by every
+// change would wait for the stream to end).
+func TestFlushDuringSteadyStream(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.FlushDelay = 20 * time.Millisecond })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- f.c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	first := mac(t, "000B82000001")
+	f.c.Offer(disc(first, "198.18.0.100", "c0"))
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 1; ; i++ {
+		// Another phone's SUBSCRIBE every millisecond: a change each time.
+		f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
+		if i%10 == 0 {
+			snap, err := f.store.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := snap.Phones[first]; ok {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first discovery was not written while the stream went on")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -42,7 +42,7 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	}
 	p := c.phones[m]
 	a, assigned := c.assignments[m]
-	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) {
+	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) || appliance.MatchMAC(c.settings.DenyMACs, m) {
 		return File{}, ErrNotFound
 	}
 	in := c.profileInputLocked(p, a, r.Local)
@@ -55,6 +55,7 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	body, err := render(in)
 	if err != nil {
 		c.log.Error("render config", "mac", m.String(), "err", err)
+		c.eventLocked(m, appliance.EventError, "config could not be rendered: "+err.Error())
 		return File{}, fmt.Errorf("render config for %s: %w", m, err)
 	}
 	sum := sha256.Sum256(body)

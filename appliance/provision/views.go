@@ -2,6 +2,7 @@ package provision
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -70,13 +71,26 @@ func (c *Coordinator) anyLocalAddrLocked() netip.Addr {
 
 // Status is the coordinator's part of /api/status and of the LED.
 type Status struct {
-	Counts  map[appliance.State]int
-	Pending int   // assigned or failed: waiting for a press (or their SUBSCRIBE)
+	Counts map[appliance.State]int
+	// Pending are phones waiting for a press (or their SUBSCRIBE): assigned
+	// or failed, and discovered ones the pool has an extension for.
+	Pending int
 	Busy    int   // NOTIFY in flight, or a download awaited
 	Storage error // last flush failure
 	Total   int
 	Commits uint64
 	Queue   int
+	Alerts  []appliance.Alert // not yet acknowledged: the LED shows error
+	Intake  IntakeStatus
+	Pool    PoolStatus
+}
+
+// IntakeStatus counts the SUBSCRIBEs the approval settings kept out since
+// start, and lists the latest phones they came from.
+type IntakeStatus struct {
+	Ignored uint64         `json:"ignored"`
+	Denied  uint64         `json:"denied"`
+	Recent  []IgnoredPhone `json:"recent"`
 }
 
 // busyWindow is how long after a NOTIFY or first download the box counts a
@@ -88,7 +102,12 @@ func (c *Coordinator) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := Status{Counts: map[appliance.State]int{}, Storage: c.flushErr, Total: len(c.phones),
-		Commits: c.store.Commits(), Queue: len(c.queue)}
+		Commits: c.store.Commits(), Queue: len(c.queue), Alerts: slices.Clone(c.alerts),
+		Intake: IntakeStatus{Ignored: c.intake.ignored, Denied: c.intake.denied, Recent: slices.Clone(c.intake.recent)},
+		Pool:   c.poolStatusLocked()}
+	if st.Intake.Recent == nil {
+		st.Intake.Recent = []IgnoredPhone{}
+	}
 	for _, s := range appliance.States {
 		st.Counts[s] = 0
 	}
@@ -108,5 +127,6 @@ func (c *Coordinator) Status() Status {
 			}
 		}
 	}
+	st.Pending += int(min(uint64(st.Pool.Waiting), st.Pool.Free)) // at most Waiting: fits an int
 	return st
 }

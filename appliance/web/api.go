@@ -152,8 +152,20 @@ func (s *server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// provisionAll is the button. When pool extensions could not be stored
+// the answer is an error (507 on a full disk) that still carries the
+// summary: phones that had an assignment were sent their NOTIFY.
 func (s *server) provisionAll(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusAccepted, s.Coord.ProvisionAll())
+	sum, err := s.Coord.ProvisionAll()
+	if err != nil {
+		code, msg := s.classify(err)
+		writeJSON(w, code, struct {
+			Error string `json:"error"`
+			provision.Summary
+		}{msg, sum})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, sum)
 }
 
 func (s *server) provisionOne(w http.ResponseWriter, r *http.Request) {
@@ -245,12 +257,16 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		f.Limit = n
 	}
 	if v := q.Get("since"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "since: not an event number")
+		// An event number (the seq of the last event seen: poll with it),
+		// or a time (RFC 3339).
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+			f.Since = n
+		} else if t, err := time.Parse(time.RFC3339, v); err == nil {
+			f.After = t
+		} else {
+			writeError(w, http.StatusBadRequest, "since: neither an event number nor a time such as 2026-11-28T09:00:00Z")
 			return
 		}
-		f.Since = n
 	}
 	if f.Limit == 0 || f.Limit > 1000 {
 		f.Limit = 1000
@@ -305,6 +321,11 @@ type statusJSON struct {
 	SIP             pnp.Stats               `json:"sip"`
 	Store           storeJSON               `json:"store"`
 	Problem         string                  `json:"problem,omitempty"`
+	// Alerts are not yet acknowledged (POST /api/alerts/ack); while there
+	// are any the LED shows error.
+	Alerts []appliance.Alert      `json:"alerts"`
+	Intake provision.IntakeStatus `json:"intake"`
+	Pool   *provision.PoolStatus  `json:"pool"` // null without a pool
 }
 
 type storeJSON struct {
@@ -333,6 +354,13 @@ func (s *server) statusData() statusJSON {
 	if st.Storage != nil {
 		out.Store.Error = st.Storage.Error()
 	}
+	out.Alerts, out.Intake = st.Alerts, st.Intake
+	if out.Alerts == nil {
+		out.Alerts = []appliance.Alert{}
+	}
+	if st.Pool.Range != "" {
+		out.Pool = &st.Pool
+	}
 	return out
 }
 
@@ -343,20 +371,36 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 // fail maps an error to a status code and a message that says what to do.
 func (s *server) fail(w http.ResponseWriter, err error) {
 	var fe *appliance.FieldError
-	switch {
-	case errors.As(err, &fe):
+	if errors.As(err, &fe) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fe.Error(), "field": fe.Field})
+		return
+	}
+	code, msg := s.classify(err)
+	writeError(w, code, msg)
+}
+
+// diskFull is what the API says when the data partition is full.
+const diskFull = "the box's storage is full: nothing was changed; free space (delete old backups) and try again"
+
+// classify maps an error (other than a field error) to a status code and
+// a message.
+func (s *server) classify(err error) (int, string) {
+	switch {
 	case errors.Is(err, provision.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such phone")
+		return http.StatusNotFound, "no such phone"
 	case errors.Is(err, provision.ErrNoAssignment), errors.Is(err, provision.ErrNotSeen),
-		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported), errors.Is(err, provision.ErrNoSIPServer):
-		writeError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, syscall.ENOSPC):
-		writeError(w, http.StatusInsufficientStorage, "the box's storage is full: nothing was changed; free space (delete old backups) and try again")
-	case errors.Is(err, provision.ErrStorage):
-		writeError(w, http.StatusInternalServerError, "could not save the change: "+err.Error())
+		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported), errors.Is(err, provision.ErrDenied),
+		errors.Is(err, provision.ErrNoSIPServer):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return http.StatusInsufficientStorage, diskFull
+	case errors.Is(err, store.ErrBadBackup):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, provision.ErrStorage), errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EIO):
+		s.Log.Error("api: storage", "err", err)
+		return http.StatusInternalServerError, "could not save the change: " + err.Error()
 	default:
 		s.Log.Error("api", "err", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		return http.StatusInternalServerError, err.Error()
 	}
 }

@@ -50,6 +50,9 @@ type Deps struct {
 	Claim Claimer
 	Log   *slog.Logger
 	Now   func() time.Time
+	// TempDir is where backups are staged for download (default
+	// os.TempDir(); a tmpfs on the box).
+	TempDir string
 }
 
 // New returns the box's HTTP handler.
@@ -80,6 +83,12 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/settings", s.getSettings)
 	api.HandleFunc("PUT /api/settings", s.putSettings)
 	api.HandleFunc("GET /api/events", s.events)
+	api.HandleFunc("POST /api/assignments/import", s.importAssignments)
+	api.HandleFunc("GET /api/assignments/export", s.exportAssignments)
+	api.HandleFunc("GET /api/backup", s.backup)
+	api.HandleFunc("POST /api/restore", s.restore)
+	api.HandleFunc("GET /api/alerts", s.alerts)
+	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)

@@ -220,17 +220,17 @@ func (w *lineLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// phone is a simulated PnP phone: a UDP socket in a namespace.
-type phone struct {
+// nsPhone is a simulated PnP phone: a UDP socket in a namespace.
+type nsPhone struct {
 	t    *testing.T
 	conn *net.UDPConn
 	ip   netip.Addr
 	mac  string
 }
 
-func newPhone(t *testing.T, ns *netnstest.NS, ifname, ip, mac string) *phone {
+func newNSPhone(t *testing.T, ns *netnstest.NS, ifname, ip, mac string) *nsPhone {
 	t.Helper()
-	p := &phone{t: t, ip: netip.MustParseAddr(ip), mac: mac}
+	p := &nsPhone{t: t, ip: netip.MustParseAddr(ip), mac: mac}
 	conn, err := netnstest.Do(ns, func() (*net.UDPConn, error) {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: p.ip.AsSlice(), Port: 5062})
 		if err != nil {
@@ -261,7 +261,7 @@ func token() string {
 
 // subscribe sends one PnP SUBSCRIBE (a new transaction) to the SIP
 // multicast group and reports whether a 200 came back within wait.
-func (p *phone) subscribe(wait time.Duration) bool {
+func (p *nsPhone) subscribe(wait time.Duration) bool {
 	p.t.Helper()
 	msg := strings.ReplaceAll(fmt.Sprintf(`SUBSCRIBE sip:MAC%%3A%[1]s@224.0.1.75 SIP/2.0
 Via: SIP/2.0/UDP %[2]s:5062;branch=z9hG4bK%[3]s;rport
@@ -298,7 +298,7 @@ Content-Length: 0
 
 // notify waits for a NOTIFY, answers it 200 OK and returns its body (the
 // config URL).
-func (p *phone) notify(wait time.Duration) string {
+func (p *nsPhone) notify(wait time.Duration) string {
 	p.t.Helper()
 	buf := make([]byte, 8192)
 	p.conn.SetReadDeadline(time.Now().Add(wait))
@@ -362,7 +362,7 @@ func TestLANDHCP(t *testing.T) {
 		d.waitStatus("LED to leave booting/error", 10*time.Second, func(st boxStatus) bool { return st.LED != "error" && st.LED != "booting" })
 	}
 
-	ph := newPhone(t, lan, "peer0", "198.18.0.1", phoneMAC)
+	ph := newNSPhone(t, lan, "peer0", "198.18.0.1", phoneMAC)
 	d.api("PUT", "/api/settings", `{"provision_mode":"auto","sip_server":"pbx.example.net"}`, nil)
 	if code := d.api("PUT", "/api/phones/"+phoneMAC+"/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
 		t.Fatalf("assign: %d", code)
@@ -430,7 +430,7 @@ func TestLANFallback(t *testing.T) {
 	if took > 15*time.Second {
 		t.Errorf("fallback took %v", took)
 	}
-	ph := newPhone(t, lan, "peer0", "169.254.0.1", phoneMAC)
+	ph := newNSPhone(t, lan, "peer0", "169.254.0.1", phoneMAC)
 	ok := false
 	for i := 0; i < 20 && !ok; i++ {
 		ok = ph.subscribe(250 * time.Millisecond)
@@ -476,7 +476,7 @@ func TestLANTwoInterfaces(t *testing.T) {
 	}{{lanA, "198.18.0.1", "198.18.0.2"}, {lanB, "198.18.1.1", "198.18.1.2"}} {
 		mac := fmt.Sprintf("000B8200000%d", i+1)
 		d.api("PUT", "/api/phones/"+mac+"/assignment", `{"extension":"20`+fmt.Sprint(i)+`","password":"pw-secret-xyz"}`, nil)
-		ph := newPhone(t, tc.ns, "peer0", tc.ip, mac)
+		ph := newNSPhone(t, tc.ns, "peer0", tc.ip, mac)
 		if !ph.subscribe(5 * time.Second) {
 			t.Fatalf("phone %s: no 200", tc.ip)
 		}
@@ -508,7 +508,7 @@ func TestLANVLAN(t *testing.T) {
 	}
 	d.api("PUT", "/api/settings", `{"provision_mode":"auto","sip_server":"pbx.example.net"}`, nil)
 	d.api("PUT", "/api/phones/"+phoneMAC+"/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil)
-	ph := newPhone(t, lan, "peer0.20", "198.18.20.1", phoneMAC)
+	ph := newNSPhone(t, lan, "peer0.20", "198.18.20.1", phoneMAC)
 	if !ph.subscribe(5 * time.Second) {
 		t.Fatal("no 200 to a SUBSCRIBE over the VLAN")
 	}

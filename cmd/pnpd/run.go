@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/panel"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
-	"github.com/pnpbox/pnpbox/appliance/store"
 	"github.com/pnpbox/pnpbox/appliance/web"
 	"github.com/pnpbox/pnpbox/board/netif"
 	"golang.org/x/sync/errgroup"
@@ -91,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.close()
 
-	st, err := store.Open(filepath.Join(o.data, "phones.db"))
+	st, err := openStore(o.data, log)
 	if err != nil {
 		return err
 	}
@@ -178,6 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState); return nil })
 	g.Go(func() error { signals(ctx, b, coord, log); return nil })
+	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 
 	log.Info("ready", "iface", strings.Join(nm.Names(), ","), "http", ln.Addr().String(), "sip_port", sipSrv.Port())
 	err = g.Wait()
@@ -200,6 +199,9 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 		fault := lan.problem()
 		if fault == "" && st.Storage != nil {
 			fault = "storage: " + st.Storage.Error()
+		}
+		if fault == "" {
+			fault = alertFault(st)
 		}
 		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault, Busy: st.Busy, Pending: st.Pending}))
 		select {
