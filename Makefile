@@ -28,6 +28,9 @@ test: ## All tests: gofmt, vet, go test -race ./... (netns e2e as root), arm64 b
 test-arm64: build-arm64 ## The arm64 binary's -version and the pure unit tests under qemu-aarch64-static
 	scripts/test-arm64.sh
 
+soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost (CYCLES=N)
+	scripts/soak.sh
+
 bench: ## Benchmarks; results go in the README
 	scripts/bench.sh
 
@@ -38,4 +41,4 @@ lint: ## gofmt and go vet only
 clean: ## Remove build output
 	rm -rf bin
 
-.PHONY: help build build-arm64 run demo test test-arm64 bench lint clean
+.PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean

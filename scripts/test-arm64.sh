@@ -19,5 +19,5 @@ out=$(qemu-aarch64-static "$bin" -version)
 echo "$out"
 case "$out" in *linux/arm64*) ;; *) echo "unexpected -version output"; exit 1 ;; esac
 
-pure=(./appliance ./appliance/profile ./appliance/store ./appliance/provision ./appliance/panel ./board/sim)
+pure=(./appliance ./appliance/assigncsv ./appliance/profile ./appliance/store ./appliance/provision ./appliance/panel ./board/sim)
 CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static "${pure[@]}"
