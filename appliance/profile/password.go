@@ -13,17 +13,22 @@ const passwordLen = 20
 
 // GeneratePassword returns a new random phone admin password from
 // crypto/rand.
-func GeneratePassword() string {
+func GeneratePassword() string { return GeneratePasswordN(passwordLen) }
+
+// GeneratePasswordN returns length characters from crypto/rand, each of
+// the alphabet's 55 letters equally likely (about 5.8 bits each). Used for
+// phone admin passwords and extension-pool SIP passwords alike.
+func GeneratePasswordN(length int) string {
 	const n = len(passwordAlphabet)
 	// Bytes at or above the largest multiple of n are dropped, so that
 	// every letter is equally likely.
 	const limit = 256 - 256%n
-	out := make([]byte, 0, passwordLen)
-	var buf [32]byte
-	for len(out) < passwordLen {
+	out := make([]byte, 0, length)
+	var buf [64]byte
+	for len(out) < length {
 		rand.Read(buf[:]) // never fails (crypto/rand, Go 1.24+)
 		for _, b := range buf {
-			if int(b) < limit && len(out) < passwordLen {
+			if int(b) < limit && len(out) < length {
 				out = append(out, passwordAlphabet[int(b)%n])
 			}
 		}

@@ -123,7 +123,7 @@ func New(cfg Config) (*Coordinator, error) {
 		cfg.QueueSize = 4096
 	}
 	if cfg.NewPassword == nil {
-		cfg.NewPassword = generatePassword
+		cfg.NewPassword = profile.GeneratePasswordN
 	}
 	snap, err := cfg.Store.Load()
 	if err != nil {

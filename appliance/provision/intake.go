@@ -2,7 +2,6 @@ package provision
 
 import (
 	"cmp"
-	"crypto/rand"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -65,28 +64,6 @@ func (c *Coordinator) noteIgnoredLocked(d pnp.Discovery, denied bool) {
 		r = r[len(r)-maxRecentIgnored:]
 	}
 	c.intake.recent = r
-}
-
-// passwordAlphabet is letters and digits without look-alikes (0 O o 1 I i
-// l): a pool password may be read off a page and typed into a PBX.
-const passwordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
-
-// generatePassword returns n characters from crypto/rand, each of the 55
-// letters equally likely (about 5.8 bits each: 20 give 115 bits).
-func generatePassword(n int) string {
-	const k = len(passwordAlphabet)
-	const limit = 256 - 256%k // bytes at or above are dropped: no bias
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		rand.Read(buf[:]) // never fails (crypto/rand, Go 1.24+)
-		for _, b := range buf {
-			if int(b) < limit && len(out) < n {
-				out = append(out, passwordAlphabet[int(b)%k])
-			}
-		}
-	}
-	return string(out)
 }
 
 // takenLocked is every extension the pool must not hand out: each one
