@@ -26,7 +26,7 @@ func startBox(t *testing.T, l *lan, extra ...string) *box {
 	data := t.TempDir()
 	args := append([]string{bins.pnpd, "-iface", "lan0", "-board", "sim", "-data", data, "-http", ":8080",
 		"-admin-password", password}, extra...)
-	b := &box{t: t, proc: start(t, l.box, "pnpd", args...), http: client(t, l.box), base: "http://" + boxAddr + ":8080"}
+	b := &box{t: t, proc: start(t, l.box, "pnpd", args...), http: l.box.HTTPClient(), base: "http://" + boxAddr + ":8080"}
 	waitFor(t, 30*time.Second, "pnpd healthy", func() bool {
 		res, err := b.http.Get(b.base + "/healthz")
 		if err != nil {

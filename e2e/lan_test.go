@@ -2,22 +2,15 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/pnpbox/pnpbox/internal/netnstest"
 )
 
 // bins holds the binaries under test, built once by TestMain.
@@ -55,62 +48,34 @@ func requireRoot(t *testing.T) {
 	if bins.err != nil {
 		t.Fatal(bins.err)
 	}
-	if os.Geteuid() == 0 {
-		if _, err := exec.LookPath("ip"); err == nil {
-			return
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("end-to-end tests need root and iproute2; CI runs as root, so this must not be skipped")
-	}
-	t.Skip("needs root (network namespaces)")
+	netnstest.Require(t)
 }
 
 // lan is two network namespaces joined by a veth pair: "box" (pnpd) and
 // "phones" (phonesim), each side's interface named lan0, on 198.18.0.0/24.
 type lan struct {
-	box, phones string // namespace names
+	box, phones *netnstest.NS
 }
 
 // boxAddr is pnpd's address on the LAN.
 const boxAddr = "198.18.0.1"
 
-func run(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-// newLAN creates the namespaces and deletes them when the test ends, even
-// on failure. phoneAddrs extra addresses 198.18.0.100… are added on the
-// phones' side for a fleet.
+// newLAN creates the namespaces (deleted when the test ends, even on
+// failure) and adds phoneAddrs addresses 198.18.0.100… on the phones'
+// side for a fleet.
 func newLAN(t *testing.T, phoneAddrs int) *lan {
 	t.Helper()
-	id := make([]byte, 3)
-	rand.Read(id)
-	suffix := hex.EncodeToString(id)
-	l := &lan{box: "pnpbox-e2e-box-" + suffix, phones: "pnpbox-e2e-ph-" + suffix}
-	t.Cleanup(func() {
-		exec.Command("ip", "netns", "del", l.box).Run()
-		exec.Command("ip", "netns", "del", l.phones).Run()
-	})
-	run(t, "ip", "netns", "add", l.box)
-	run(t, "ip", "netns", "add", l.phones)
-	run(t, "ip", "-n", l.box, "link", "add", "lan0", "type", "veth", "peer", "name", "lan0", "netns", l.phones)
-	for _, ns := range []string{l.box, l.phones} {
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
-		run(t, "ip", "-n", ns, "link", "set", "lan0", "up")
-	}
-	run(t, "ip", "-n", l.box, "addr", "add", boxAddr+"/24", "dev", "lan0")
-	run(t, "ip", "-n", l.phones, "addr", "add", "198.18.0.2/24", "dev", "lan0")
+	l := &lan{box: netnstest.New(t, "pnpbox-e2e-box"), phones: netnstest.New(t, "pnpbox-e2e-ph")}
+	netnstest.Cable(t, l.box, "lan0", l.phones, "lan0")
+	l.box.IP(t, "addr", "add", boxAddr+"/24", "dev", "lan0")
+	l.phones.IP(t, "addr", "add", "198.18.0.2/24", "dev", "lan0")
 	// Many addresses at once through ip -batch: one exec, not fifty.
 	var batch bytes.Buffer
 	for i := range phoneAddrs {
 		fmt.Fprintf(&batch, "addr add %s/24 dev lan0\n", phoneIP(i))
 	}
 	if phoneAddrs > 0 {
-		cmd := exec.Command("ip", "-n", l.phones, "-batch", "-")
+		cmd := exec.Command("ip", "-n", l.phones.Name, "-batch", "-")
 		cmd.Stdin = &batch
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("add phone addresses: %v\n%s", err, out)
@@ -143,12 +108,13 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
-// start runs argv in namespace ns; the process is killed when the test ends
+// start runs argv in namespace ns (its output kept for the test to read,
+// unlike netnstest.Start); the process is killed when the test ends
 // and its output logged if the test failed.
-func start(t *testing.T, ns, name string, argv ...string) *proc {
+func start(t *testing.T, ns *netnstest.NS, name string, argv ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, done: make(chan error, 1)}
-	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
+	p.cmd = ns.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -176,37 +142,4 @@ func (p *proc) stop(t *testing.T, sig os.Signal) error {
 		t.Fatalf("%s did not exit within 60 s of %v", p.name, sig)
 		return nil
 	}
-}
-
-// client returns an HTTP client whose connections are made inside
-// namespace ns (a socket stays in the namespace it was created in).
-func client(t *testing.T, ns string) *http.Client {
-	t.Helper()
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var (
-			c   net.Conn
-			err error
-		)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			// A thread that has changed namespace is never given back:
-			// LockOSThread without Unlock makes the runtime retire it.
-			runtime.LockOSThread()
-			f, ferr := os.Open("/var/run/netns/" + ns)
-			if ferr != nil {
-				err = ferr
-				return
-			}
-			defer f.Close()
-			if err = unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-				return
-			}
-			var d net.Dialer
-			c, err = d.DialContext(ctx, network, addr)
-		}()
-		<-done
-		return c, err
-	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 }
