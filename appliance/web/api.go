@@ -110,6 +110,11 @@ func (s *server) phone(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.writePhone(w, m)
+}
+
+// writePhone answers with phone m as the API shows it.
+func (s *server) writePhone(w http.ResponseWriter, m appliance.MAC) {
 	e, err := s.Coord.Phone(m)
 	if err != nil {
 		s.fail(w, err)
@@ -132,12 +137,7 @@ func (s *server) putAssignment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	e, err := s.Coord.Phone(m)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toJSON(e))
+	s.writePhone(w, m)
 }
 
 func (s *server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
