@@ -493,3 +493,34 @@ func TestFlushDuringSteadyStream(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestLegacyBinaryServed: with legacy_binary on, cfg<mac> (the name the
+// NOTIFY URL carries) is the binary encoding; the .xml names stay XML.
+func TestLegacyBinaryServed(t *testing.T) {
+	f := newFixture(t)
+	m := mac(t, "000B82000001")
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	f.c.Assign(m, assignment)
+	e, _ := f.c.Phone(m)
+	get := func(file string) File {
+		t.Helper()
+		out, err := f.c.Download(DownloadRequest{Token: e.Phone.Token, File: file, Remote: e.Phone.IP, Local: netip.MustParseAddrPort("198.18.0.1:80")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := get("cfg000B82000001"); got.ContentType != "application/xml" {
+		t.Errorf("legacy off: %s", got.ContentType)
+	}
+	if _, err := f.c.UpdateSettings([]byte(`{"legacy_binary":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	bin := get("cfg000b82000001")
+	if bin.ContentType != "application/octet-stream" || !strings.Contains(string(bin.Body), "gnkey=0b82") || string(bin.Body[6:12]) != string(m[:]) {
+		t.Errorf("legacy on: %s %q", bin.ContentType, bin.Body[:min(40, len(bin.Body))])
+	}
+	if got := get("cfg000b82000001.xml"); got.ContentType != "application/xml" {
+		t.Errorf(".xml with legacy on: %s", got.ContentType)
+	}
+}
