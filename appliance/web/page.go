@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
 )
 
 //go:embed templates/*.html
@@ -21,14 +23,27 @@ var pageTmpl = template.Must(template.New("status.html").Funcs(template.FuncMap{
 }).ParseFS(templates, "templates/status.html"))
 
 type pageData struct {
-	Status statusJSON
-	Phones []phoneJSON
+	Status      statusJSON
+	Phones      []phoneJSON
+	Counts      []stateCount // in lifecycle order, not the map's
+	UnicastOnly bool         // every served interface is loopback
+}
+
+type stateCount struct {
+	State appliance.State
+	N     int
 }
 
 // page renders the status page into a buffer first, so a template error
 // never sends half a page.
 func (s *server) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Status: s.statusData()}
+	d := pageData{Status: s.statusData(), UnicastOnly: len(s.Box().Interfaces) > 0}
+	for _, st := range appliance.States {
+		d.Counts = append(d.Counts, stateCount{st, d.Status.Counts[st]})
+	}
+	for _, i := range s.Box().Interfaces {
+		d.UnicastOnly = d.UnicastOnly && i.UnicastOnly
+	}
 	for _, e := range s.Coord.Phones() {
 		d.Phones = append(d.Phones, toJSON(e))
 	}
