@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/board/netif"
@@ -55,13 +57,24 @@ func (l *lan) apply() {
 	l.joinErr = err
 }
 
-// retryJoin tries again where joining failed (ledLoop calls it).
-func (l *lan) retryJoin() {
-	l.mu.Lock()
-	failed := l.joinErr != nil
-	l.mu.Unlock()
-	if failed {
-		l.apply()
+// retryJoins tries the group join again every second while it is
+// failing (an interface that came up before its driver accepts the join,
+// say), until ctx is done.
+func (l *lan) retryJoins(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		failed := l.joinErr != nil
+		l.mu.Unlock()
+		if failed {
+			l.apply()
+		}
 	}
 }
 

@@ -177,6 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState); return nil })
 	g.Go(func() error { signals(ctx, b, coord, log); return nil })
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
+	g.Go(func() error { lanState.retryJoins(ctx); return nil })
 
 	log.Info("ready", "iface", strings.Join(nm.Names(), ","), "http", ln.Addr().String(), "sip_port", sipSrv.Port())
 	err = g.Wait()
@@ -191,10 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lan) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for n := 0; ; n++ {
-		if n%4 == 0 {
-			lan.retryJoin()
-		}
+	for {
 		st := coord.Status()
 		fault := lan.problem()
 		if fault == "" && st.Storage != nil {
