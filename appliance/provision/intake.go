@@ -55,8 +55,9 @@ func (c *Coordinator) admitLocked(d pnp.Discovery) bool {
 
 func (c *Coordinator) noteIgnoredLocked(d pnp.Discovery, denied bool) {
 	r := c.intake.recent
+	before := len(r)
 	r = slices.DeleteFunc(r, func(ip IgnoredPhone) bool { return ip.MAC == d.MAC })
-	if len(r) == 0 || r[len(r)-1].MAC != d.MAC {
+	if len(r) == before { // a phone not in the list yet: log it once, not every retry
 		c.log.Debug("SUBSCRIBE not recorded", "mac", d.MAC.String(), "ip", d.Source.Addr().String(), "denied", denied)
 	}
 	r = append(r, IgnoredPhone{MAC: d.MAC, Vendor: d.Vendor, Model: d.Model, IP: d.Source.Addr(), Time: c.now().UTC(), Denied: denied})

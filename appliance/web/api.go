@@ -364,10 +364,6 @@ func (s *server) statusData() statusJSON {
 	return out
 }
 
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.statusData())
-}
-
 // fail maps an error to a status code and a message that says what to do.
 func (s *server) fail(w http.ResponseWriter, err error) {
 	var fe *appliance.FieldError

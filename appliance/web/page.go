@@ -37,11 +37,12 @@ type stateCount struct {
 // page renders the status page into a buffer first, so a template error
 // never sends half a page.
 func (s *server) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Status: s.statusData(), UnicastOnly: len(s.Box().Interfaces) > 0}
+	d := pageData{Status: s.statusData()}
 	for _, st := range appliance.States {
 		d.Counts = append(d.Counts, stateCount{st, d.Status.Counts[st]})
 	}
-	for _, i := range s.Box().Interfaces {
+	d.UnicastOnly = len(d.Status.Interfaces) > 0
+	for _, i := range d.Status.Interfaces {
 		d.UnicastOnly = d.UnicastOnly && i.UnicastOnly
 	}
 	for _, e := range s.Coord.Phones() {
