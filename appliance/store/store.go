@@ -179,9 +179,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Path returns the database file's path.
-func (s *Store) Path() string { return s.path }
-
 // Recovery says how a damaged file was replaced at open, or nil.
 func (s *Store) Recovery() *Recovery { return s.recovery }
 
