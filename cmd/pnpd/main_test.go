@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,13 +16,9 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("PNPBOX_TEST_DAEMON") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		code := exitStatus(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
 		stop()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "pnpd: %v\n", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

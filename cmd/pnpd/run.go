@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,17 +42,13 @@ func fullVersion() string {
 	return v
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level %q: %w", level, err)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
 // run is the whole daemon; main only adds signals and the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -59,10 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "pnpd %s %s/%s %s\n", fullVersion(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 		return nil
 	}
-	log, err := newLogger(stderr, o.logLevel)
-	if err != nil {
-		return err
-	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.level}))
 	started := time.Now()
 	log.Info("starting", "version", fullVersion(), "data", o.data, "http", o.http, "sip_port", o.sipPort, "board", o.board, "net", o.net)
 
@@ -80,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Log: log.With("component", "net"), OnChange: lanState.update,
 	})
 	if err != nil {
-		return fmt.Errorf("-net %s: %w", o.net, err)
+		return usagef("-net %s: %w", o.net, err)
 	}
 
 	b, err := openBoard(o, log)
