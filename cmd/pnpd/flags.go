@@ -155,6 +155,12 @@ func parseFlags(args []string) (*options, error) {
 	if o.net == "static" && o.addr == "" {
 		return nil, usagef("%s static needs -addr (e.g. -addr 192.0.2.10/24)", src("net"))
 	}
+	if o.vlanAddr != "" && o.vlan == 0 {
+		return nil, usagef("%s without -vlan", src("vlan-addr"))
+	}
+	if o.net == "static" && o.vlan != 0 && o.vlanAddr == "" {
+		return nil, usagef("%s static with -vlan needs -vlan-addr", src("net"))
+	}
 	if o.vlan < 0 || o.vlan > 4094 {
 		return nil, usagef("%s %d: want 1 to 4094", src("vlan"), o.vlan)
 	}

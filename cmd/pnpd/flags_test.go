@@ -28,7 +28,7 @@ func TestExitStatus(t *testing.T) {
 		{"bad log level", []string{"-log-level", "loud"}, "", 2, "", "pnpd: -log-level \"loud\": want debug, info, warn or error\npnpd -h lists the flags\n"},
 		{"bad environment", nil, "nonsense", 2, "", "pnpd: PNPD_BOARD \"nonsense\": want auto, rpi or sim\npnpd -h lists the flags\n"},
 		{"flags that do not go together", []string{"-iface", "lo", "-vlan-addr", "192.0.2.1/24"}, "", 2, "", "pnpd -h lists the flags\n"},
-		{"no such interface", []string{"-iface", "nosuch0"}, "", 1, "", "pnpd: -iface nosuch0: "},
+		{"no such interface", []string{"-iface", "nosuch0"}, "", 1, "", "pnpd: -iface: interface nosuch0: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env != "" {

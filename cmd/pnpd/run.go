@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	started := time.Now()
 	log.Info("starting", "version", fullVersion(), "data", o.data, "http", o.http, "sip_port", o.sipPort, "board", o.board, "net", o.net)
 
-	ifnames, err := chooseInterfaces(o.iface, o.net != "none")
+	ifnames, err := interfaces(o)
 	if err != nil {
 		return err
 	}
