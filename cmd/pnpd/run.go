@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/panel"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
@@ -188,14 +189,8 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 	defer t.Stop()
 	for {
 		st := coord.Status()
-		fault := lan.problem()
-		if fault == "" && st.Storage != nil {
-			fault = "storage: " + st.Storage.Error()
-		}
-		if fault == "" {
-			fault = alertFault(st)
-		}
-		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault, Busy: st.Busy, Pending: st.Pending}))
+		fault := appliance.Health{LAN: lan.problem(), Storage: st.Storage, Alerts: st.Alerts}.Fault()
+		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault.Problem, Busy: st.Busy, Pending: st.Pending}))
 		select {
 		case <-ctx.Done():
 			return
