@@ -1,3 +1,4 @@
+// Opening the database and taking its daily snapshots.
 package main
 
 import (
