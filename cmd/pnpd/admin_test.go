@@ -2,6 +2,7 @@
 // beyond TestAPI: CSV import and export, the event log, backup and
 // restore, recovery from a damaged database, approval of phones, the
 // extension pool, and the commits a SUBSCRIBE flood costs.
+
 package main
 
 import (

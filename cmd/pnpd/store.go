@@ -1,4 +1,5 @@
 // Opening the database and taking its daily snapshots.
+
 package main
 
 import (
