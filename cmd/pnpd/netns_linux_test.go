@@ -48,11 +48,19 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 	args = append([]string{"-board", "sim", "-data", t.TempDir(), "-http", "127.0.0.1:8080",
 		"-admin-password", testPassword, "-log-level", "debug"}, args...)
 	cmd := ns.Command(exe, args...)
-	cmd.Env = append(os.Environ(), "PNPBOX_TEST_DAEMON=1")
+	cmd.Env = append(os.Environ(), "PNPBOX_TEST_DAEMON=1", "PNPBOX_TEST_READY=1")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
+	readyR, readyW, err := os.Pipe() // fd 3 in pnpd: its ready signal (TestMain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readyR.Close()
+	cmd.ExtraFiles = []*os.File{readyW}
 	d := &nsDaemon{t: t, ns: ns, http: ns.HTTPClient(), news: make(chan struct{}, 1)}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
@@ -90,7 +98,15 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 			t.Error("pnpd did not shut down cleanly")
 		}
 	})
-	if _, ok := d.waitLog(regexp.MustCompile(`msg=ready`), 30*time.Second); !ok {
+	// The ready signal, or EOF when pnpd exits first.
+	ready := make(chan error, 1)
+	go func() { ready <- json.NewDecoder(readyR).Decode(new(serving)) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("pnpd exited before it was ready (%v)", err)
+		}
+	case <-time.After(30 * time.Second):
 		t.Fatal("pnpd not ready within 30 s")
 	}
 	return d

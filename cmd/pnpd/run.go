@@ -43,8 +43,18 @@ func fullVersion() string {
 	return v
 }
 
-// run is the whole daemon; main only adds signals and the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serving is what run hands its ready callbacks once every part runs: the
+// addresses it bound, for callers that asked for ephemeral ports.
+type serving struct {
+	HTTP    string   `json:"http"`     // host:port of the page, API and provisioning files
+	SIPPort int      `json:"sip_port"` // the UDP port SUBSCRIBEs reach
+	Ifaces  []string `json:"ifaces"`   // the served interfaces
+}
+
+// run is the whole daemon; main only adds signals and the exit code. Each
+// ready callback is called once, when pnpd serves (the moment it logs
+// "ready"); it must not block. Tests use it instead of reading the log.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...func(serving)) error {
 	o, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout)
@@ -174,7 +184,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
 
-	log.Info("ready", "iface", strings.Join(nm.Names(), ","), "http", ln.Addr().String(), "sip_port", sipSrv.Port())
+	up := serving{HTTP: ln.Addr().String(), SIPPort: sipSrv.Port(), Ifaces: nm.Names()}
+	log.Info("ready", "iface", strings.Join(up.Ifaces, ","), "http", up.HTTP, "sip_port", up.SIPPort)
+	for _, f := range ready {
+		f(up)
+	}
 	err = g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
