@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,8 +34,7 @@ type nsDaemon struct {
 	ns   *netnstest.NS
 	http *http.Client
 	mu   sync.Mutex
-	log  []string
-	news chan struct{}
+	log  []string // pnpd's output, logged when the test ends
 }
 
 func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
@@ -57,7 +55,7 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 	}
 	defer readyR.Close()
 	cmd.ExtraFiles = []*os.File{readyW}
-	d := &nsDaemon{t: t, ns: ns, http: ns.HTTPClient(), news: make(chan struct{}, 1)}
+	d := &nsDaemon{t: t, ns: ns, http: ns.HTTPClient()}
 	err = cmd.Start()
 	readyW.Close()
 	if err != nil {
@@ -73,10 +71,6 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 			d.mu.Lock()
 			d.log = append(d.log, sc.Text())
 			d.mu.Unlock()
-			select {
-			case d.news <- struct{}{}:
-			default:
-			}
 		}
 	}()
 	t.Cleanup(func() {
@@ -110,28 +104,6 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 		t.Fatal("pnpd not ready within 30 s")
 	}
 	return d
-}
-
-// waitLog waits for a log line matching re.
-func (d *nsDaemon) waitLog(re *regexp.Regexp, timeout time.Duration) (string, bool) {
-	deadline := time.After(timeout)
-	seen := 0
-	for {
-		d.mu.Lock()
-		lines := d.log[seen:]
-		seen = len(d.log)
-		d.mu.Unlock()
-		for _, l := range lines {
-			if re.MatchString(l) {
-				return l, true
-			}
-		}
-		select {
-		case <-d.news:
-		case <-deadline:
-			return "", false
-		}
-	}
 }
 
 func (d *nsDaemon) api(method, path, body string, out any) int {
