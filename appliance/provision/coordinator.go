@@ -146,7 +146,7 @@ func New(cfg Config) (*Coordinator, error) {
 // loadLocked replaces the in-memory state with snap (at start, and after
 // a restore); the caller holds c.mu or has not shared c yet. NOTIFYs in
 // flight are kept: they end on their own.
-func (c *Coordinator) loadLocked(snap store.Snapshot) {
+func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.phones = map[appliance.MAC]*appliance.Phone{}
 	c.tokens = map[string]appliance.MAC{}
 	c.assignments = snap.Assignments

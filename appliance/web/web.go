@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
 )
@@ -132,18 +133,21 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// healthz is 200 while the box provisions phones and 503 with the reason
+// when it cannot; appliance.Health.Fault decides, as it does for the LED.
+// A fault that stops nothing (an unacknowledged alert) is 200 with the
+// fault as "attention".
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	b := s.Box()
 	st := s.Coord.Status()
-	problem := b.Problem
-	if problem == "" && st.Storage != nil {
-		problem = "storage: " + st.Storage.Error()
+	f := appliance.Health{LAN: s.Box().Problem, Storage: st.Storage, Alerts: st.Alerts}.Fault()
+	switch {
+	case !f.Serving:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "error": f.Problem})
+	case f.Problem != "":
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "attention": f.Problem})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
-	if problem != "" {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "error": problem})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -11,8 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +27,6 @@ type daemon struct {
 	done    chan error
 }
 
-var readyRE = regexp.MustCompile(`msg=ready .*http=(\S+) sip_port=(\d+)`)
-
 // startDaemon runs pnpd on loopback with ephemeral ports and waits until it
 // says it is ready.
 func startDaemon(t *testing.T, extra ...string) *daemon {
@@ -41,27 +37,23 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	ready := make(chan serving, 1)
 	go func() {
-		err := run(ctx, args, io.Discard, pw)
+		err := run(ctx, args, io.Discard, pw, func(s serving) { ready <- s })
 		pw.Close()
 		d.done <- err
 	}()
-	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			line := sc.Text()
-			t.Log(line)
-			if m := readyRE.FindStringSubmatch(line); m != nil {
-				ready <- m
-			}
+			t.Log(sc.Text())
 		}
 		io.Copy(io.Discard, pr)
 	}()
 	select {
-	case m := <-ready:
-		d.base = "http://" + m[1]
-		d.sipPort, _ = strconv.Atoi(m[2])
+	case s := <-ready:
+		d.base = "http://" + s.HTTP
+		d.sipPort = s.SIPPort
 	case err := <-d.done:
 		t.Fatalf("pnpd exited before ready: %v", err)
 	case <-time.After(30 * time.Second):

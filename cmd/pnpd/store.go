@@ -1,13 +1,13 @@
+// Opening the database and taking its daily snapshots.
+
 package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"time"
 
-	"github.com/pnpbox/pnpbox/appliance/provision"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -51,12 +51,4 @@ func snapshotLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
-}
-
-// alertFault is the LED's fault for unacknowledged alerts ("" for none).
-func alertFault(st provision.Status) string {
-	if len(st.Alerts) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("alert: %s", st.Alerts[len(st.Alerts)-1].Message)
 }

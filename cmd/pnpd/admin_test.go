@@ -1,3 +1,8 @@
+// Daemon-level tests of what an installer does through the admin API
+// beyond TestAPI: CSV import and export, the event log, backup and
+// restore, recovery from a damaged database, approval of phones, the
+// extension pool, and the commits a SUBSCRIBE flood costs.
+
 package main
 
 import (

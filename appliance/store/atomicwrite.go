@@ -6,12 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
-
-const lockPoll = 50 * time.Millisecond
-
-var sleep = time.Sleep
 
 // syncDir fsyncs a directory, so that a rename in it survives a power cut.
 func syncDir(dir string) error {
