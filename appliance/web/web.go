@@ -90,12 +90,10 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/alerts", s.alerts)
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
-	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	api.HandleFunc(apiPrefix, noRoute(api, mux))
 	api.HandleFunc("GET /{$}", s.page)
 	authed := s.auth.require(api)
-	mux.Handle("/api/", authed)
+	mux.Handle(apiPrefix, authed)
 	mux.Handle("GET /{$}", authed)
 
 	// Browsers may not make state-changing cross-origin requests (CSRF);
