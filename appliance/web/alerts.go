@@ -1,10 +1,19 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
 
-// alerts is GET /api/alerts: the alerts not yet acknowledged.
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+// alerts is GET /api/alerts: the alerts not yet acknowledged, [] when
+// there are none (as in /api/status), never null.
 func (s *server) alerts(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Coord.Alerts())
+	alerts := s.Coord.Alerts()
+	if alerts == nil {
+		alerts = []appliance.Alert{}
+	}
+	writeJSON(w, http.StatusOK, alerts)
 }
 
 // ackAlerts is POST /api/alerts/ack: the installer has seen the alerts;

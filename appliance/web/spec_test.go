@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -138,6 +139,16 @@ func (s *specCheck) check(req *http.Request, code int, header http.Header, body 
 // naming exactly those; else 404. Under /api/ (and on the page) a missing
 // login is answered first.
 func (s *specCheck) checkNoRoute(spec *apiDoc, req *http.Request, code int, header http.Header, body []byte) error {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		// net/http's redirect to the cleaned path (or the folder's
+		// trailing slash); the client follows it and the answer there is
+		// checked in turn.
+		if header.Get("Location") == "" {
+			return errors.New("a redirect without Location")
+		}
+		return nil
+	}
 	want := map[int]string{}
 	api := strings.HasPrefix(req.URL.Path, apiPrefix)
 	if api {
