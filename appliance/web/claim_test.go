@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/provision"
 	"github.com/pnpbox/pnpbox/appliance/provision/provisiontest"
 	"github.com/pnpbox/pnpbox/appliance/store"
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
 
 // TestClaim: the password can be set without logging in only while claim
@@ -36,18 +36,10 @@ func TestClaim(t *testing.T) {
 
 	do := func(method, path, pw, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if pw != "" {
-			req.SetBasicAuth("admin", pw)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		res := apiclient.New(srv.URL, pw).Fetch(t, method, path, "", strings.NewReader(body))
 		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		json.Unmarshal(res.Body, &out)
+		return res.Code, out
 	}
 	status := func(pw string) map[string]any {
 		code, st := do("GET", "/api/status", pw, "")
