@@ -1,7 +1,3 @@
-// Package web is the box's HTTP side: the provisioning files phones fetch
-// from their secret folders (/p/<token>/…), the JSON API the status page
-// and installers' tools use (/api/…, HTTP Basic auth as admin), the status
-// page itself, and /healthz.
 package web
 
 import (
