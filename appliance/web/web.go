@@ -1,7 +1,3 @@
-// Package web is the box's HTTP side: the provisioning files phones fetch
-// from their secret folders (/p/<token>/…), the JSON API the status page
-// and installers' tools use (/api/…, HTTP Basic auth as admin), the status
-// page itself, and /healthz.
 package web
 
 import (
@@ -91,12 +87,10 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/alerts", s.alerts)
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
-	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	api.HandleFunc(apiPrefix, noRoute(api, mux))
 	api.HandleFunc("GET /{$}", s.page)
 	authed := s.auth.require(api)
-	mux.Handle("/api/", authed)
+	mux.Handle(apiPrefix, authed)
 	mux.Handle("GET /{$}", authed)
 
 	// Browsers may not make state-changing cross-origin requests (CSRF);

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,30 +21,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
 
 // do makes an authenticated request with any body and returns the status
 // and the body.
 func (d *daemon) do(t *testing.T, method, path, contentType string, body io.Reader) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, d.base+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth("admin", testPassword)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, b
+	res := apiclient.New(d.base, testPassword).Fetch(t, method, path, contentType, body)
+	return res.Code, res.Body
 }
 
 // status is the part of /api/status these tests read.

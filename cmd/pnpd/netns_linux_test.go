@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 	"github.com/pnpbox/pnpbox/internal/netnstest"
 	"golang.org/x/net/ipv4"
 )
@@ -108,23 +108,8 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 
 func (d *nsDaemon) api(method, path, body string, out any) int {
 	d.t.Helper()
-	req, _ := http.NewRequest(method, "http://127.0.0.1:8080"+path, strings.NewReader(body))
-	req.SetBasicAuth("admin", testPassword)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := d.http.Do(req)
-	if err != nil {
-		d.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			d.t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-	return res.StatusCode
+	c := &apiclient.Client{Base: "http://127.0.0.1:8080", Password: testPassword, HTTP: d.http}
+	return c.Call(d.t, method, path, body, out)
 }
 
 type boxStatus struct {

@@ -7,18 +7,14 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/pnpbox/pnpbox/appliance/provision"
 )
 
-// Limits of the upload endpoints: a CSV of MaxRows phones with long keys
-// fits in 16 MiB; a database of such a box in far less than 256 MiB.
-const (
-	maxCSV    = 16 << 20
-	maxBackup = 256 << 20
-)
+// maxCSV bounds an assignment import: a CSV of MaxRows phones with long
+// keys fits in 16 MiB.
+const maxCSV = 16 << 20
 
 // queryFlag reports whether query parameter name is set to a true value
 // (1, true, yes, on).
@@ -76,64 +72,6 @@ func (s *server) exportAssignments(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="pnpbox-assignments.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
-}
-
-// backup is GET /api/backup: the whole database, consistent. It is
-// copied to a temporary file first and sent from there, so a slow client
-// never holds a database transaction open, and a failure is a clean error
-// status rather than a cut-off download.
-func (s *server) backup(w http.ResponseWriter, r *http.Request) {
-	f, err := os.CreateTemp(s.TempDir, "pnpbox-backup-*.db")
-	if err != nil {
-		s.fail(w, fmt.Errorf("backup: %w", err))
-		return
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	n, err := s.Coord.Backup(f)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	s.Log.Info("backup downloaded", "ip", clientAddr(r).String(), "bytes", n)
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="pnpbox-%s.db"`, s.Now().UTC().Format("20060102-150405")))
-	w.Header().Set("Content-Length", fmt.Sprint(n))
-	w.Header().Set("Cache-Control", "no-store")
-	io.Copy(w, f)
-}
-
-// restore is POST /api/restore: a file from GET /api/backup replaces the
-// whole state, once it has passed every check.
-func (s *server) restore(w http.ResponseWriter, r *http.Request) {
-	res, err := s.Coord.Restore(http.MaxBytesReader(w, r.Body, maxBackup))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("restore: a backup is at most %d MiB", maxBackup>>20))
-	case err != nil:
-		s.fail(w, err)
-	default:
-		writeJSON(w, http.StatusOK, res)
-	}
-}
-
-func (s *server) alerts(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Coord.Alerts())
-}
-
-// ackAlerts is POST /api/alerts/ack: the installer has seen the alerts;
-// the LED stops showing error for them.
-func (s *server) ackAlerts(w http.ResponseWriter, r *http.Request) {
-	n, err := s.Coord.AckAlerts()
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"acknowledged": n})
 }
 
 func (s *server) bodyError(w http.ResponseWriter, what string, err error) {
