@@ -28,18 +28,18 @@ type Settings struct {
 	NotifyURLForm string   `json:"notify_url_form"`
 
 	// PhoneSettings are the site-wide values rendered into phone configs
-	// (phone_settings.go); IntakeSettings decide which phones are taken in
-	// and how accounts are handed out (intake_settings.go).
+	// (phone_settings.go); AdmissionSettings decide which phones are taken in
+	// and how accounts are handed out (admission.go).
 	PhoneSettings
-	IntakeSettings
+	AdmissionSettings
 }
 
 // DefaultSettings are what a new box starts with.
 func DefaultSettings() Settings {
 	return Settings{
-		ProvisionMode:  ModeButton,
-		NotifyURLForm:  URLFormFile,
-		IntakeSettings: DefaultIntakeSettings(),
+		ProvisionMode:     ModeButton,
+		NotifyURLForm:     URLFormFile,
+		AdmissionSettings: DefaultAdmissionSettings(),
 	}
 }
 
@@ -81,7 +81,7 @@ func (s Settings) Normalize() (Settings, error) {
 	if s.PhoneSettings, err = s.PhoneSettings.normalize(); err != nil {
 		return s, err
 	}
-	if s.IntakeSettings, err = s.IntakeSettings.normalize(); err != nil {
+	if s.AdmissionSettings, err = s.AdmissionSettings.normalize(); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -524,3 +524,36 @@ func TestLegacyBinaryServed(t *testing.T) {
 		t.Errorf(".xml with legacy on: %s", got.ContentType)
 	}
 }
+
+// clock is a fake time that moves one second per reading, so phones
+// discovered one after another have distinct first-seen times.
+func clock() func(*Config) {
+	t := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	return func(c *Config) { c.Now = func() time.Time { t = t.Add(time.Second); return t } }
+}
+
+func (f *fixture) settings(t *testing.T, patch string) {
+	t.Helper()
+	if _, err := f.c.UpdateSettings([]byte(patch)); err != nil {
+		t.Fatalf("settings %s: %v", patch, err)
+	}
+}
+
+func (f *fixture) events(t *testing.T, kind string) []string {
+	t.Helper()
+	evs, err := f.c.Events(store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Kind == kind {
+			s := e.Detail
+			if !e.MAC.IsZero() {
+				s = e.MAC.String() + " " + s
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}

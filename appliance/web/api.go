@@ -323,9 +323,9 @@ type statusJSON struct {
 	Problem         string                  `json:"problem,omitempty"`
 	// Alerts are not yet acknowledged (POST /api/alerts/ack); while there
 	// are any the LED shows error.
-	Alerts []appliance.Alert      `json:"alerts"`
-	Intake provision.IntakeStatus `json:"intake"`
-	Pool   *provision.PoolStatus  `json:"pool"` // null without a pool
+	Alerts []appliance.Alert         `json:"alerts"`
+	Intake provision.AdmissionStatus `json:"intake"`
+	Pool   *provision.PoolStatus     `json:"pool"` // null without a pool
 }
 
 type storeJSON struct {
@@ -354,7 +354,7 @@ func (s *server) statusData() statusJSON {
 	if st.Storage != nil {
 		out.Store.Error = st.Storage.Error()
 	}
-	out.Alerts, out.Intake = st.Alerts, st.Intake
+	out.Alerts, out.Intake = st.Alerts, st.Admission
 	if out.Alerts == nil {
 		out.Alerts = []appliance.Alert{}
 	}

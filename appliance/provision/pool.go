@@ -4,68 +4,12 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
-
-// intakeCounts are the SUBSCRIBEs answered but not recorded (approval
-// settings), kept in memory: counting them must not cost a write.
-type intakeCounts struct {
-	ignored, denied uint64
-	recent          []IgnoredPhone // newest last, one per MAC, bounded
-}
-
-// IgnoredPhone is a phone whose SUBSCRIBE was answered but not recorded,
-// so the installer can see what the approval settings keep out.
-type IgnoredPhone struct {
-	MAC    appliance.MAC `json:"mac"`
-	Vendor string        `json:"vendor,omitempty"`
-	Model  string        `json:"model,omitempty"`
-	IP     netip.Addr    `json:"ip"`
-	Time   time.Time     `json:"time"`
-	Denied bool          `json:"denied"`
-}
-
-// maxRecentIgnored bounds the list of recently ignored phones.
-const maxRecentIgnored = 20
-
-// admitLocked applies the approval settings to a SUBSCRIBE (already
-// answered by the SIP side: the phone stops retrying either way) and
-// reports whether it may be recorded. A phone the box knows already
-// (seen, or pre-staged with an assignment) stays in unless it is denied.
-func (c *Coordinator) admitLocked(d pnp.Discovery) bool {
-	switch c.settings.Admit(d.MAC, c.phones[d.MAC] != nil) {
-	case appliance.IntakeRecord:
-		return true
-	case appliance.IntakeDeny:
-		c.intake.denied++
-		c.noteIgnoredLocked(d, true)
-	default:
-		c.intake.ignored++
-		c.noteIgnoredLocked(d, false)
-	}
-	return false
-}
-
-func (c *Coordinator) noteIgnoredLocked(d pnp.Discovery, denied bool) {
-	r := c.intake.recent
-	before := len(r)
-	r = slices.DeleteFunc(r, func(ip IgnoredPhone) bool { return ip.MAC == d.MAC })
-	if len(r) == before { // a phone not in the list yet: log it once, not every retry
-		c.log.Debug("SUBSCRIBE not recorded", "mac", d.MAC.String(), "ip", d.Source.Addr().String(), "denied", denied)
-	}
-	r = append(r, IgnoredPhone{MAC: d.MAC, Vendor: d.Vendor, Model: d.Model, IP: d.Source.Addr(), Time: c.now().UTC(), Denied: denied})
-	if len(r) > maxRecentIgnored {
-		r = r[len(r)-maxRecentIgnored:]
-	}
-	c.intake.recent = r
-}
 
 // takenLocked is every extension the pool must not hand out: each one
 // assigned now (any account of any phone) and each one the pool handed out
@@ -201,31 +145,4 @@ func (c *Coordinator) poolStatusLocked() PoolStatus {
 	}
 	ps.Free = ps.Size - min(used, ps.Size)
 	return ps
-}
-
-// Alerts returns the alerts not yet acknowledged.
-func (c *Coordinator) Alerts() []appliance.Alert {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.alerts)
-}
-
-// AckAlerts acknowledges every alert (the LED stops showing error for
-// them) and reports how many there were.
-func (c *Coordinator) AckAlerts() (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := len(c.alerts)
-	if n == 0 {
-		return 0, nil
-	}
-	ev := c.newEventLocked(appliance.MAC{}, appliance.EventAlert, fmt.Sprintf("%d alert(s) acknowledged", n))
-	none := []appliance.Alert{}
-	if err := c.commitLocked(store.Write{Alerts: &none, Events: []appliance.Event{ev}}); err != nil {
-		c.eventSeq--
-		return 0, err
-	}
-	c.alerts = nil
-	c.log.Info("alerts acknowledged", "count", n)
-	return n, nil
 }

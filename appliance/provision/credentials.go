@@ -47,9 +47,3 @@ func (c *Coordinator) SetAdminPassword(pw string) error {
 	c.admin = cred
 	return nil
 }
-
-// Events returns stored events (flushing queued ones first).
-func (c *Coordinator) Events(f store.EventFilter) ([]appliance.Event, error) {
-	c.flush(false)
-	return c.store.Events(f)
-}

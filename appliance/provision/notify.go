@@ -1,0 +1,114 @@
+package provision
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+// supported reports whether the box can render a config for p's vendor.
+// Only Grandstream so far; a phone that has not said is given the benefit
+// of the doubt when its MAC is in a Grandstream OUI.
+func supported(p *appliance.Phone) bool {
+	if strings.EqualFold(p.Vendor, "Grandstream") {
+		return true
+	}
+	if p.Vendor != "" && !strings.EqualFold(p.Vendor, "OEM") {
+		return false
+	}
+	oui := p.MAC.String()[:6]
+	return slices.Contains([]string{"000B82", "C074AD", "EC74D7", "144CFF"}, oui)
+}
+
+// canNotifyLocked says why p cannot be sent a NOTIFY now, or nil.
+func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {
+	a, ok := c.assignments[p.MAC]
+	if !ok {
+		return ErrNoAssignment
+	}
+	if !p.Seen() || p.Dialog == nil {
+		return ErrNotSeen
+	}
+	if c.inflight[p.MAC] {
+		return ErrBusy
+	}
+	if appliance.MatchMAC(c.settings.DenyMACs, p.MAC) {
+		return ErrDenied
+	}
+	if !supported(p) {
+		return fmt.Errorf("%w: %s", ErrUnsupported, p.Vendor)
+	}
+	if a.SIPServer == "" && c.settings.SIPServer == "" {
+		// The phone would download a config it cannot register with.
+		return ErrNoSIPServer
+	}
+	return nil
+}
+
+// startNotifyLocked sends p its NOTIFY in the background; the caller holds
+// c.mu and has checked canNotifyLocked.
+func (c *Coordinator) startNotifyLocked(p *appliance.Phone, why string) {
+	if err := c.canNotifyLocked(p); err != nil {
+		c.eventLocked(p.MAC, appliance.EventNotify, "not sent: "+err.Error())
+		return
+	}
+	p.Dialog.NotifyCSeq++
+	dlg := *p.Dialog
+	local, _, ok := c.cfg.Notifier.LocalAddrFor(dlg.Target.Addr())
+	url := ""
+	if ok {
+		url = c.configURLLocked(p, local)
+	}
+	c.inflight[p.MAC] = true
+	c.transitionLocked(p, TrigNotifySent)
+	c.markSoon(p.MAC)
+	c.log.Info("sending NOTIFY", "mac", p.MAC.String(), "ip", dlg.Target.String(), "why", why)
+	ctx := c.ctx
+	c.notifWG.Add(1)
+	go func() {
+		defer c.notifWG.Done()
+		out := c.cfg.Notifier.Notify(ctx, dlg, dlg.NotifyCSeq, url)
+		c.notifyDone(p.MAC, out)
+	}()
+}
+
+func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.Notify) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.inflight, m)
+	p := c.phones[m]
+	if p == nil {
+		return
+	}
+	if c.ctx.Err() != nil && out.Result == appliance.NotifyError {
+		return // cut short by shutdown: the phone did nothing wrong
+	}
+	p.Notify = &out
+	trig := TrigNotifyOK
+	detail := fmt.Sprintf("answered %d", out.Code)
+	if out.Result != appliance.NotifyOK {
+		trig = TrigNotifyFailed
+		detail = fmt.Sprintf("%s: %s", out.Result, out.Detail)
+		c.log.Warn("NOTIFY failed", "mac", m.String(), "ip", p.IP.String(), "result", string(out.Result), "detail", out.Detail)
+	} else {
+		p.NotifiedAt = out.Time.UTC()
+	}
+	if _, assigned := c.assignments[m]; assigned {
+		c.transitionLocked(p, trig)
+	}
+	c.eventLocked(m, appliance.EventNotify, detail)
+	c.markSoon(m)
+}
+
+// configURLLocked is the URL the NOTIFY carries: the vendor guide's file
+// form (…/p/<token>/cfg<MAC>) or, by setting, the folder form.
+func (c *Coordinator) configURLLocked(p *appliance.Phone, local netip.Addr) string {
+	base := fmt.Sprintf("http://%s/p/%s/", netip.AddrPortFrom(local, uint16(c.cfg.HTTPPort)), p.Token)
+	if c.settings.NotifyURLForm == appliance.URLFormFolder {
+		return base
+	}
+	return base + "cfg" + p.MAC.String()
+}
