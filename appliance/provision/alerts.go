@@ -24,10 +24,9 @@ func (c *Coordinator) AckAlerts() (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	ev := c.newEventLocked(appliance.MAC{}, appliance.EventAlert, fmt.Sprintf("%d alert(s) acknowledged", n))
+	ev := event(appliance.MAC{}, appliance.EventAlert, fmt.Sprintf("%d alert(s) acknowledged", n))
 	none := []appliance.Alert{}
 	if err := c.commitLocked(store.Write{Alerts: &none, Events: []appliance.Event{ev}}); err != nil {
-		c.eventSeq--
 		return 0, err
 	}
 	c.alerts = nil

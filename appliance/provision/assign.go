@@ -2,7 +2,6 @@ package provision
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/profile"
@@ -41,32 +40,15 @@ func (c *Coordinator) Assign(m appliance.MAC, a appliance.Assignment) (appliance
 	if had && equalAssignments(old, a) {
 		return a, nil
 	}
-	var np appliance.Phone
-	if p == nil {
-		np = appliance.Phone{MAC: m, State: appliance.StateAssigned, Token: c.uniqueToken(), AdminPassword: profile.GeneratePassword()}
-	} else {
-		np = *p
-		np.State, _ = Next(np.State, TrigAssign)
-	}
-	evs := []appliance.Event{c.newEventLocked(m, appliance.EventAssigned, "extension "+a.Extension)}
-	if p != nil && np.State != p.State {
-		evs = append(evs, c.newEventLocked(m, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
-	}
-	seq := c.eventSeq
+	np, evs := c.assignedPhoneLocked(m, "extension "+a.Extension, nil)
 	if err := c.commitLocked(store.Write{Phones: []appliance.Phone{np}, Assignments: map[appliance.MAC]appliance.Assignment{m: a}, Events: evs}); err != nil {
-		c.eventSeq = seq - uint64(len(evs))
 		return a, err
 	}
-	c.assignments[m] = a
-	if p == nil {
-		c.phones[m] = &np
-		c.tokens[np.Token] = m
-	} else {
-		*p = np
-	}
+	c.setAssignmentLocked(m, a)
+	p = c.putPhoneLocked(np)
 	c.log.Info("assigned", "mac", m.String(), "extension", a.Extension, "state", string(np.State))
-	if c.settings.ProvisionMode == appliance.ModeAuto && c.canNotifyLocked(c.phones[m]) == nil {
-		c.startNotifyLocked(c.phones[m], "auto mode")
+	if c.settings.ProvisionMode == appliance.ModeAuto && c.canNotifyLocked(p) == nil {
+		c.startNotifyLocked(p, "auto mode")
 	}
 	return a, nil
 }
@@ -98,24 +80,52 @@ func (c *Coordinator) Unassign(m appliance.MAC) error {
 		np.State, _ = Next(np.State, TrigUnassign)
 		w.Phones = []appliance.Phone{np}
 	}
-	w.Events = []appliance.Event{c.newEventLocked(m, appliance.EventUnassigned, "")}
-	if !forget && np.State != p.State {
-		w.Events = append(w.Events, c.newEventLocked(m, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
+	w.Events = []appliance.Event{event(m, appliance.EventUnassigned, "")}
+	if !forget {
+		if ev, moved := stateChange(m, p.State, np.State); moved {
+			w.Events = append(w.Events, ev)
+		}
 	}
-	seq := c.eventSeq
 	if err := c.commitLocked(w); err != nil {
-		c.eventSeq = seq - uint64(len(w.Events))
 		return err
 	}
-	delete(c.assignments, m)
+	c.deleteAssignmentLocked(m)
 	if forget {
-		if p != nil {
-			delete(c.tokens, p.Token)
-			delete(c.phones, m)
-		}
+		c.forgetPhoneLocked(m)
 	} else {
-		*p = np
+		c.putPhoneLocked(np)
 	}
 	c.log.Info("unassigned", "mac", m.String())
 	return nil
+}
+
+// assignedPhoneLocked is m's record once it has an assignment (a new,
+// pre-staged one if the box does not know m; reserved as for
+// newPhoneLocked) and the events that say so: assigned with detail, and
+// the state change if there is one. Nothing is stored yet.
+func (c *Coordinator) assignedPhoneLocked(m appliance.MAC, detail string, reserved map[string]bool) (appliance.Phone, []appliance.Event) {
+	evs := []appliance.Event{event(m, appliance.EventAssigned, detail)}
+	p := c.phones[m]
+	if p == nil {
+		return c.newPhoneLocked(m, appliance.StateAssigned, reserved), evs
+	}
+	np := *p
+	np.State, _ = Next(np.State, TrigAssign)
+	if ev, moved := stateChange(m, p.State, np.State); moved {
+		evs = append(evs, ev)
+	}
+	return np, evs
+}
+
+// setAssignmentLocked and deleteAssignmentLocked change the in-memory
+// assignments (after the store has them) and bump gen, which tells work
+// planned outside the lock that the assignments changed under it.
+func (c *Coordinator) setAssignmentLocked(m appliance.MAC, a appliance.Assignment) {
+	c.assignments[m] = a
+	c.gen++
+}
+
+func (c *Coordinator) deleteAssignmentLocked(m appliance.MAC) {
+	delete(c.assignments, m)
+	c.gen++
 }

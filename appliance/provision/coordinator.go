@@ -74,9 +74,15 @@ type Coordinator struct {
 	admin       *store.Credential
 	inflight    map[appliance.MAC]bool
 	eventSeq    uint64
-	poolIssued  map[string]store.PoolGrant // extensions the pool ever handed out
-	alerts      []appliance.Alert          // not yet acknowledged
-	admission   admissionCounts
+	// counts are the phones per state, kept by putPhoneLocked,
+	// forgetPhoneLocked and transitionLocked (Status reads them).
+	counts map[appliance.State]int
+	// gen counts changes to the assignments and settings, so work planned
+	// outside the lock can tell whether its base is still current.
+	gen        uint64
+	poolIssued map[string]store.PoolGrant // extensions the pool ever handed out
+	alerts     []appliance.Alert          // not yet acknowledged
+	admission  admissionCounts
 	// Not yet written: phones changed by network traffic (soon: state
 	// changes; lazy: last-seen only) and their events.
 	dirtySoon, dirtyLazy map[appliance.MAC]bool
@@ -135,6 +141,8 @@ func New(cfg Config) (*Coordinator, error) {
 func (c *Coordinator) loadLocked(snap store.Snapshot) {
 	c.phones = map[appliance.MAC]*appliance.Phone{}
 	c.tokens = map[string]appliance.MAC{}
+	c.counts = map[appliance.State]int{}
+	c.gen++
 	c.assignments = snap.Assignments
 	c.settings = snap.Settings
 	c.admin = snap.Admin
@@ -145,13 +153,11 @@ func (c *Coordinator) loadLocked(snap store.Snapshot) {
 	c.dirtyLazy = map[appliance.MAC]bool{}
 	c.pendingEvents = nil
 	for m, p := range snap.Phones {
-		p := p
 		if p.AdminPassword == "" { // a record from before per-phone passwords
-			p.AdminPassword = profile.GeneratePassword()
+			p.AdminPassword = c.cfg.NewPassword(phoneAdminPasswordLen)
 			c.dirtySoon[m] = true
 		}
-		c.phones[m] = &p
-		c.tokens[p.Token] = m
+		c.putPhoneLocked(p)
 	}
 }
 

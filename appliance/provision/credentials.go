@@ -39,9 +39,8 @@ func (c *Coordinator) SetAdminPassword(pw string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ev := c.newEventLocked(appliance.MAC{}, appliance.EventSettings, "admin password set")
+	ev := event(appliance.MAC{}, appliance.EventSettings, "admin password set")
 	if err := c.commitLocked(store.Write{Admin: cred, Events: []appliance.Event{ev}}); err != nil {
-		c.eventSeq--
 		return err
 	}
 	c.admin = cred

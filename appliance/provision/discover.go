@@ -5,7 +5,6 @@ import (
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
-	"github.com/pnpbox/pnpbox/appliance/profile"
 )
 
 // Offer hands a discovery to the coordinator without blocking; false
@@ -30,9 +29,7 @@ func (c *Coordinator) discover(d pnp.Discovery) {
 	}
 	p := c.phones[d.MAC]
 	if p == nil {
-		p = &appliance.Phone{MAC: d.MAC, State: appliance.StateDiscovered, Token: c.uniqueToken(), AdminPassword: profile.GeneratePassword()}
-		c.phones[d.MAC] = p
-		c.tokens[p.Token] = d.MAC
+		p = c.putPhoneLocked(c.newPhoneLocked(d.MAC, appliance.StateDiscovered, nil))
 	}
 	soon := false
 	if !p.Seen() {

@@ -195,7 +195,6 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 	}
 
 	w := store.Write{Assignments: map[appliance.MAC]appliance.Assignment{}}
-	seq := c.eventSeq
 	newTokens := map[string]bool{}
 	phones := map[appliance.MAC]appliance.Phone{}
 	for _, pl := range plan {
@@ -212,46 +211,23 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 		if dryRun {
 			continue
 		}
-		var np appliance.Phone
-		p := c.phones[pl.mac]
-		if p == nil {
-			tok := c.uniqueToken()
-			for newTokens[tok] {
-				tok = c.uniqueToken()
-			}
-			newTokens[tok] = true
-			np = appliance.Phone{MAC: pl.mac, State: appliance.StateAssigned, Token: tok, AdminPassword: profile.GeneratePassword()}
-		} else {
-			np = *p
-			np.State, _ = Next(np.State, TrigAssign)
-		}
+		np, evs := c.assignedPhoneLocked(pl.mac, fmt.Sprintf("extension %s (CSV import, line %d)", pl.a.Extension, pl.row.Line), newTokens)
 		phones[pl.mac] = np
 		w.Phones = append(w.Phones, np)
 		w.Assignments[pl.mac] = pl.a
-		w.Events = append(w.Events, c.newEventLocked(pl.mac, appliance.EventAssigned,
-			fmt.Sprintf("extension %s (CSV import, line %d)", pl.a.Extension, pl.row.Line)))
-		if p != nil && np.State != p.State {
-			w.Events = append(w.Events, c.newEventLocked(pl.mac, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
-		}
+		w.Events = append(w.Events, evs...)
 	}
 	if dryRun || len(w.Assignments) == 0 {
 		return res, nil
 	}
-	w.Events = append(w.Events, c.newEventLocked(appliance.MAC{}, appliance.EventImport,
+	w.Events = append(w.Events, event(appliance.MAC{}, appliance.EventImport,
 		fmt.Sprintf("CSV import: %d rows, %d created, %d updated, %d unchanged, %d without an assignment", res.Rows, res.Created, res.Updated, res.Unchanged, res.Skipped)))
 	if err := c.commitLocked(w); err != nil {
-		c.eventSeq = seq
 		return res, err
 	}
 	for m, np := range phones {
-		c.assignments[m] = w.Assignments[m]
-		if p := c.phones[m]; p != nil {
-			*p = np
-		} else {
-			np := np
-			c.phones[m] = &np
-			c.tokens[np.Token] = m
-		}
+		c.setAssignmentLocked(m, w.Assignments[m])
+		c.putPhoneLocked(np)
 	}
 	c.log.Info("CSV import", "rows", res.Rows, "created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged)
 	if c.settings.ProvisionMode == appliance.ModeAuto {

@@ -86,15 +86,32 @@ func (c *Coordinator) flushLocked(all bool) error {
 // flushRetry is how soon a failed flush is tried again.
 const flushRetry = 2 * time.Second
 
+// event is an event for a synchronous write; commitLocked numbers and
+// dates it.
+func event(m appliance.MAC, kind, detail string) appliance.Event {
+	return appliance.Event{MAC: m, Kind: kind, Detail: detail}
+}
+
 // commitLocked writes w synchronously (API changes: a 2xx means fsynced),
-// and queued events with it. The caller holds c.mu and applies its change
-// to memory only when this returns nil.
+// and queued events with it. It numbers and dates w.Events (made with
+// event or stateChange) and takes the numbers only when the write
+// succeeds, so a failed write leaves no gap in the sequence. The caller
+// holds c.mu and applies its change to memory only when this returns nil.
 func (c *Coordinator) commitLocked(w store.Write) error {
-	w.Events = append(c.pendingEvents, w.Events...)
+	seq := c.eventSeq
+	evs := make([]appliance.Event, 0, len(c.pendingEvents)+len(w.Events))
+	evs = append(evs, c.pendingEvents...)
+	for _, e := range w.Events {
+		seq++
+		e.Seq, e.Time = seq, c.now().UTC()
+		evs = append(evs, e)
+	}
+	w.Events = evs
 	if err := c.store.Apply(w); err != nil {
 		c.log.Error("write failed", "err", err)
 		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
+	c.eventSeq = seq
 	c.pendingEvents = nil
 	for _, p := range w.Phones {
 		delete(c.dirtySoon, p.MAC)
@@ -108,12 +125,6 @@ func (c *Coordinator) commitLocked(w store.Write) error {
 		}
 	}
 	return nil
-}
-
-// newEventLocked allocates an event for a synchronous write.
-func (c *Coordinator) newEventLocked(m appliance.MAC, kind, detail string) appliance.Event {
-	c.eventSeq++
-	return appliance.Event{Seq: c.eventSeq, Time: c.now().UTC(), MAC: m, Kind: kind, Detail: detail}
 }
 
 // Events returns stored events (flushing queued ones first).

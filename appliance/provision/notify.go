@@ -23,29 +23,13 @@ func supported(p *appliance.Phone) bool {
 	return slices.Contains([]string{"000B82", "C074AD", "EC74D7", "144CFF"}, oui)
 }
 
-// canNotifyLocked says why p cannot be sent a NOTIFY now, or nil.
+// canNotifyLocked is MayNotify for p with the coordinator's facts.
 func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {
-	a, ok := c.assignments[p.MAC]
-	if !ok {
-		return ErrNoAssignment
+	var ap *appliance.Assignment
+	if a, ok := c.assignments[p.MAC]; ok {
+		ap = &a
 	}
-	if !p.Seen() || p.Dialog == nil {
-		return ErrNotSeen
-	}
-	if c.inflight[p.MAC] {
-		return ErrBusy
-	}
-	if appliance.MatchMAC(c.settings.DenyMACs, p.MAC) {
-		return ErrDenied
-	}
-	if !supported(p) {
-		return fmt.Errorf("%w: %s", ErrUnsupported, p.Vendor)
-	}
-	if a.SIPServer == "" && c.settings.SIPServer == "" {
-		// The phone would download a config it cannot register with.
-		return ErrNoSIPServer
-	}
-	return nil
+	return MayNotify(p, ap, c.inflight[p.MAC], c.settings)
 }
 
 // startNotifyLocked sends p its NOTIFY in the background; the caller holds

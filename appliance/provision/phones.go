@@ -9,15 +9,76 @@ import (
 	"github.com/pnpbox/pnpbox/appliance"
 )
 
-// transitionLocked moves p by trig, logging and recording a change.
+// phoneAdminPasswordLen is the length of a phone's own generated web
+// admin password (about 115 bits).
+const phoneAdminPasswordLen = 20
+
+// newPhoneLocked is the one way a phone record is made: state, a token no
+// other phone holds (nor one in reserved: tokens handed out in the same
+// batch, not yet in c.tokens) and its own admin password from NewPassword.
+// It is not stored anywhere yet: putPhoneLocked does that.
+func (c *Coordinator) newPhoneLocked(m appliance.MAC, state appliance.State, reserved map[string]bool) appliance.Phone {
+	tok := c.uniqueToken()
+	for reserved[tok] {
+		tok = c.uniqueToken()
+	}
+	if reserved != nil {
+		reserved[tok] = true
+	}
+	return appliance.Phone{MAC: m, State: state, Token: tok, AdminPassword: c.cfg.NewPassword(phoneAdminPasswordLen)}
+}
+
+// putPhoneLocked makes np the in-memory record of its MAC, new or
+// replacing the old one (the pointer handed out stays valid), and keeps the
+// token index and the per-state counts in step. Every change of a phone's
+// state goes through here or through transitionLocked.
+func (c *Coordinator) putPhoneLocked(np appliance.Phone) *appliance.Phone {
+	p := c.phones[np.MAC]
+	if p == nil {
+		p = new(appliance.Phone)
+		c.phones[np.MAC] = p
+	} else {
+		c.counts[p.State]--
+		if p.Token != np.Token {
+			delete(c.tokens, p.Token)
+		}
+	}
+	*p = np
+	c.counts[p.State]++
+	c.tokens[p.Token] = p.MAC
+	return p
+}
+
+// forgetPhoneLocked removes m's record, its token and its count.
+func (c *Coordinator) forgetPhoneLocked(m appliance.MAC) {
+	if p := c.phones[m]; p != nil {
+		c.counts[p.State]--
+		delete(c.tokens, p.Token)
+		delete(c.phones, m)
+	}
+}
+
+// stateChange is the event recording that a phone moved from one state to
+// another, and false when it did not move.
+func stateChange(m appliance.MAC, from, to appliance.State) (appliance.Event, bool) {
+	if from == to {
+		return appliance.Event{}, false
+	}
+	return appliance.Event{MAC: m, Kind: appliance.EventState, Detail: fmt.Sprintf("%s → %s", from, to)}, true
+}
+
+// transitionLocked moves p by trig, logging and queueing the state-change
+// event; ok is false when the trigger does not apply in p's state.
 func (c *Coordinator) transitionLocked(p *appliance.Phone, trig Trigger) bool {
 	next, ok := Next(p.State, trig)
 	if !ok {
 		return false
 	}
-	if next != p.State {
+	if ev, moved := stateChange(p.MAC, p.State, next); moved {
 		c.log.Info("phone state", "mac", p.MAC.String(), "state", string(next), "was", string(p.State))
-		c.eventLocked(p.MAC, appliance.EventState, fmt.Sprintf("%s → %s", p.State, next))
+		c.eventLocked(ev.MAC, ev.Kind, ev.Detail)
+		c.counts[p.State]--
+		c.counts[next]++
 		p.State = next
 	}
 	return true

@@ -1,11 +1,9 @@
 package provision
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/store"
@@ -29,28 +27,20 @@ func (c *Coordinator) takenLocked() map[string]bool {
 	return taken
 }
 
-// poolCandidatesLocked are the phones a press may give a pool extension:
-// seen, without an assignment, not denied, of a vendor the box can
-// configure; in the order they first announced themselves (so extensions
-// follow the order the installer plugged the phones in).
+// poolCandidatesLocked are the phones a press may give a pool extension
+// (IsPoolCandidate), in the order they first announced themselves.
 func (c *Coordinator) poolCandidatesLocked() []*appliance.Phone {
 	var out []*appliance.Phone
 	for m, p := range c.phones {
-		if _, ok := c.assignments[m]; ok || !p.Seen() || p.Dialog == nil || p.State != appliance.StateDiscovered {
-			continue
+		if _, assigned := c.assignments[m]; IsPoolCandidate(p, assigned, c.settings) {
+			out = append(out, p)
 		}
-		if appliance.MatchMAC(c.settings.DenyMACs, m) || !supported(p) {
-			continue
-		}
-		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b *appliance.Phone) int {
-		return cmp.Or(a.FirstSeen.Compare(b.FirstSeen), strings.Compare(a.MAC.String(), b.MAC.String()))
-	})
+	slices.SortFunc(out, byFirstSeen)
 	return out
 }
 
-// grantPoolLocked gives pool candidates the next free extensions, in one
+// grantPoolLocked carries out PlanPool for the pool candidates, in one
 // synchronous commit, and records in sum what it did. Phones left over
 // stay discovered: listed as skipped, with an event when the pool ran out.
 func (c *Coordinator) grantPoolLocked(sum *Summary) error {
@@ -62,64 +52,47 @@ func (c *Coordinator) grantPoolLocked(sum *Summary) error {
 	if len(cands) == 0 {
 		return nil
 	}
-	limit := len(cands)
-	if n := c.settings.PoolMaxPerPress; n > 0 && n < limit {
-		limit = n
+	macs := make([]appliance.MAC, len(cands))
+	for i, p := range cands {
+		macs[i] = p.MAC
 	}
 	taken := c.takenLocked()
-	free := pool.Free(limit, func(ext string) bool { return taken[ext] })
-	exhausted := len(free) < limit
+	plan := PlanPool(pool, macs, c.settings.PoolMaxPerPress, func(ext string) bool { return taken[ext] })
 
 	now := c.now().UTC()
-	seq := c.eventSeq
 	w := store.Write{Assignments: map[appliance.MAC]appliance.Assignment{}, PoolIssued: map[string]store.PoolGrant{}}
-	granted := make([]appliance.Phone, 0, len(free))
-	for i, ext := range free {
-		p := cands[i]
-		a := appliance.Assignment{Extension: ext, Password: c.cfg.NewPassword(c.settings.PoolPasswordLength)}
-		np := *p
-		np.State, _ = Next(np.State, TrigAssign)
+	granted := make([]appliance.Phone, 0, len(plan.Grants))
+	for _, g := range plan.Grants {
+		a := appliance.Assignment{Extension: g.Extension, Password: c.cfg.NewPassword(c.settings.PoolPasswordLength)}
+		np, evs := c.assignedPhoneLocked(g.MAC, fmt.Sprintf("extension %s from the pool", g.Extension), nil)
 		granted = append(granted, np)
 		w.Phones = append(w.Phones, np)
-		w.Assignments[p.MAC] = a
-		w.PoolIssued[ext] = store.PoolGrant{MAC: p.MAC, Time: now}
-		w.Events = append(w.Events,
-			c.newEventLocked(p.MAC, appliance.EventAssigned, fmt.Sprintf("extension %s from the pool", ext)),
-			c.newEventLocked(p.MAC, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
+		w.Assignments[g.MAC] = a
+		w.PoolIssued[g.Extension] = store.PoolGrant{MAC: g.MAC, Time: now}
+		w.Events = append(w.Events, evs...)
 	}
-	left := cands[len(free):]
-	reason := fmt.Sprintf("pool_max_per_press (%d) reached; press again", c.settings.PoolMaxPerPress)
-	if exhausted {
-		reason = fmt.Sprintf("no free extension left in the pool %s", pool)
-		for _, p := range left {
-			w.Events = append(w.Events, c.newEventLocked(p.MAC, appliance.EventPool, reason+"; the phone stays discovered"))
+	if plan.Exhausted {
+		for _, m := range plan.Left {
+			w.Events = append(w.Events, event(m, appliance.EventPool, plan.Reason+"; the phone stays discovered"))
 		}
 	}
-	summary := fmt.Sprintf("%d extensions handed out", len(free))
-	if len(free) > 0 {
-		summary += fmt.Sprintf(" (%s … %s)", free[0], free[len(free)-1])
-	}
-	if len(left) > 0 {
-		summary += fmt.Sprintf("; %d phones left without one: %s", len(left), reason)
-	}
-	w.Events = append(w.Events, c.newEventLocked(appliance.MAC{}, appliance.EventPool, summary))
+	w.Events = append(w.Events, event(appliance.MAC{}, appliance.EventPool, plan.Summary()))
 	if err := c.commitLocked(w); err != nil {
-		c.eventSeq = seq
-		for _, p := range cands {
-			sum.Skipped = append(sum.Skipped, Skip{MAC: p.MAC, Reason: "pool extension not stored: " + err.Error()})
+		for _, m := range macs {
+			sum.Skipped = append(sum.Skipped, Skip{MAC: m, Reason: "pool extension not stored: " + err.Error()})
 		}
 		return fmt.Errorf("store pool assignments: %w", err)
 	}
 	for _, np := range granted {
-		*c.phones[np.MAC] = np
-		c.assignments[np.MAC] = w.Assignments[np.MAC]
+		c.putPhoneLocked(np)
+		c.setAssignmentLocked(np.MAC, w.Assignments[np.MAC])
 		sum.Pooled = append(sum.Pooled, Grant{MAC: np.MAC, Extension: w.Assignments[np.MAC].Extension})
 	}
 	maps.Copy(c.poolIssued, w.PoolIssued)
-	for _, p := range left {
-		sum.Skipped = append(sum.Skipped, Skip{MAC: p.MAC, Reason: reason})
+	for _, m := range plan.Left {
+		sum.Skipped = append(sum.Skipped, Skip{MAC: m, Reason: plan.Reason})
 	}
-	c.log.Info("extension pool", "granted", len(free), "left", len(left), "exhausted", exhausted)
+	c.log.Info("extension pool", "granted", len(plan.Grants), "left", len(plan.Left), "exhausted", plan.Exhausted)
 	return nil
 }
 

@@ -1,8 +1,6 @@
 package provision
 
 import (
-	"time"
-
 	"github.com/pnpbox/pnpbox/appliance"
 )
 
@@ -27,10 +25,6 @@ type Skip struct {
 	Reason string        `json:"reason"`
 }
 
-// staleNotified is how long a phone may sit in notified (it accepted the
-// NOTIFY but never fetched its config) before a press tries again.
-const staleNotified = 5 * time.Minute
-
 // ProvisionAll is the button: first, when an extension pool is set,
 // discovered phones without an assignment are given the next free pool
 // extensions and generated passwords (committed before any NOTIFY, so a
@@ -49,12 +43,7 @@ func (c *Coordinator) ProvisionAll() (Summary, error) {
 	now := c.now()
 	for _, m := range c.sortedMACsLocked() {
 		p := c.phones[m]
-		if _, ok := c.assignments[m]; !ok {
-			continue
-		}
-		pending := p.State == appliance.StateAssigned || p.State == appliance.StateFailed ||
-			p.State == appliance.StateNotified && now.Sub(p.NotifiedAt) > staleNotified
-		if !pending {
+		if _, assigned := c.assignments[m]; !IsPending(p, assigned, now) {
 			continue
 		}
 		if err := c.canNotifyLocked(p); err != nil {

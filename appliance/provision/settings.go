@@ -42,17 +42,18 @@ func (c *Coordinator) UpdateSettings(patch []byte) (appliance.Settings, error) {
 	if err != nil {
 		return c.settings, err
 	}
-	ev := c.newEventLocked(appliance.MAC{}, appliance.EventSettings, "settings changed")
+	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
 	if err := c.commitLocked(store.Write{Settings: &next, Events: []appliance.Event{ev}}); err != nil {
-		c.eventSeq--
 		return c.settings, err
 	}
 	wasAuto := c.settings.ProvisionMode == appliance.ModeAuto
 	c.settings = next
+	c.gen++
+	now := c.now()
 	if !wasAuto && next.ProvisionMode == appliance.ModeAuto {
 		for _, m := range c.sortedMACsLocked() {
 			p := c.phones[m]
-			if (p.State == appliance.StateAssigned || p.State == appliance.StateFailed) && c.canNotifyLocked(p) == nil {
+			if _, assigned := c.assignments[m]; IsPending(p, assigned, now) && c.canNotifyLocked(p) == nil {
 				c.startNotifyLocked(p, "auto mode switched on")
 			}
 		}
