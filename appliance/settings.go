@@ -1,6 +1,8 @@
 package appliance
 
 import (
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -85,4 +87,29 @@ func (s Settings) Normalize() (Settings, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// Clone returns a copy of s that shares no map, slice or pointer with it.
+func (s Settings) Clone() Settings {
+	s.Codecs = slices.Clone(s.Codecs)
+	s.AllowMACs = slices.Clone(s.AllowMACs)
+	s.DenyMACs = slices.Clone(s.DenyMACs)
+	s.PValues = maps.Clone(s.PValues)
+	if s.ModelDefaults != nil {
+		md := make(map[string]ModelLayer, len(s.ModelDefaults))
+		for k, l := range s.ModelDefaults {
+			l.PValues = maps.Clone(l.PValues)
+			md[k] = l
+		}
+		s.ModelDefaults = md
+	}
+	if h := s.AutoProvision.Hour; h != nil {
+		s.AutoProvision.Hour = new(int)
+		*s.AutoProvision.Hour = *h
+	}
+	if d := s.AutoProvision.DayOfWeek; d != nil {
+		s.AutoProvision.DayOfWeek = new(int)
+		*s.AutoProvision.DayOfWeek = *d
+	}
+	return s
 }

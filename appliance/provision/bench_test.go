@@ -58,7 +58,7 @@ func BenchmarkStatus(b *testing.B) {
 	if _, err := f.c.ImportCSV(&csv, false); err != nil {
 		b.Fatal(err)
 	}
-	f.c.UpdateSettings([]byte(`{"extension_pool":"5000-5999"}`))
+	f.c.UpdateSettings(jsonEdit(`{"extension_pool":"5000-5999"}`))
 	b.ReportAllocs()
 	for b.Loop() {
 		if st := f.c.Status(); st.Total != 1000 {

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,7 +97,7 @@ func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 	}
 	// A site SIP server, as on any box ready to provision (without one no
 	// phone is sent a NOTIFY; TestNoSIPServerNoNotify clears it).
-	if _, err := c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
+	if _, err := c.UpdateSettings(jsonEdit(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{c: c, n: n, store: st, path: path}
@@ -250,7 +251,7 @@ func TestFailedRetriedOnNextSubscribe(t *testing.T) {
 
 func TestAutoMode(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.c.UpdateSettings([]byte(`{"provision_mode":"auto"}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"provision_mode":"auto"}`)); err != nil {
 		t.Fatal(err)
 	}
 	seen, prestaged := mac(t, "000B82000001"), mac(t, "000B82000002")
@@ -444,7 +445,7 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 	f := newFixture(t)
 	m := mac(t, "000B82000001")
 	f.c.discover(disc(m, "198.18.0.100", "c1"))
-	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":""}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"sip_server":""}`)); err != nil {
 		t.Fatal(err)
 	}
 	a := assignment
@@ -454,7 +455,7 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 	if len(sum.Sent) != 0 || len(sum.Skipped) != 1 || !strings.Contains(sum.Skipped[0].Reason, "sip_server") {
 		t.Fatalf("summary %+v", sum)
 	}
-	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if sum, _ := f.c.ProvisionAll(); len(sum.Sent) != 1 {
@@ -513,7 +514,7 @@ func TestLegacyBinaryServed(t *testing.T) {
 	if got := get("cfg000B82000001"); got.ContentType != "application/xml" {
 		t.Errorf("legacy off: %s", got.ContentType)
 	}
-	if _, err := f.c.UpdateSettings([]byte(`{"legacy_binary":true}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"legacy_binary":true}`)); err != nil {
 		t.Fatal(err)
 	}
 	bin := get("cfg000b82000001")
@@ -534,7 +535,7 @@ func clock() func(*Config) {
 
 func (f *fixture) settings(t *testing.T, patch string) {
 	t.Helper()
-	if _, err := f.c.UpdateSettings([]byte(patch)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(patch)); err != nil {
 		t.Fatalf("settings %s: %v", patch, err)
 	}
 }
@@ -556,4 +557,15 @@ func (f *fixture) events(t *testing.T, kind string) []string {
 		}
 	}
 	return out
+}
+
+// jsonEdit is a settings edit that decodes patch over the settings, as
+// PUT /api/settings does (the web package owns the real decoding).
+func jsonEdit(patch string) func(appliance.Settings) (appliance.Settings, error) {
+	return func(s appliance.Settings) (appliance.Settings, error) {
+		dec := json.NewDecoder(strings.NewReader(patch))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&s)
+		return s, err
+	}
 }

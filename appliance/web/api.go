@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -209,32 +208,6 @@ func (s *server) phoneSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"phone_admin_password": pw})
-}
-
-// maskSettings hides the site's phone admin password.
-func maskSettings(set appliance.Settings) appliance.Settings {
-	if set.PhoneAdminPassword != "" {
-		set.PhoneAdminPassword = provision.Masked
-	}
-	return set
-}
-
-func (s *server) getSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, maskSettings(s.Coord.Settings()))
-}
-
-func (s *server) putSettings(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "settings: "+err.Error())
-		return
-	}
-	set, err := s.Coord.UpdateSettings(body)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, maskSettings(set))
 }
 
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
