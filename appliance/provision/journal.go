@@ -127,8 +127,13 @@ func (c *Coordinator) commitLocked(w store.Write) error {
 	return nil
 }
 
+// EventFilter selects events for Events: by phone, after a sequence number
+// or a time, newest N (the store's filter, named here so callers need not
+// know the store).
+type EventFilter = store.EventFilter
+
 // Events returns stored events (flushing queued ones first).
-func (c *Coordinator) Events(f store.EventFilter) ([]appliance.Event, error) {
+func (c *Coordinator) Events(f EventFilter) ([]appliance.Event, error) {
 	c.flush(false)
 	return c.store.Events(f)
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
-	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
 // phoneJSON is a phone as the API shows it (DESIGN.md "HTTP"). Secrets
@@ -212,7 +211,7 @@ func (s *server) phoneSecrets(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var f store.EventFilter
+	var f provision.EventFilter
 	if v := q.Get("mac"); v != "" {
 		m, err := appliance.ParseMAC(v)
 		if err != nil {
@@ -363,7 +362,7 @@ func (s *server) classify(err error) (int, string) {
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return http.StatusInsufficientStorage, diskFull
-	case errors.Is(err, store.ErrBadBackup):
+	case errors.Is(err, provision.ErrBadBackup):
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, provision.ErrStorage), errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EIO):
 		s.Log.Error("api: storage", "err", err)
