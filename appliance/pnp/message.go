@@ -34,26 +34,9 @@ const (
 	DropReplyBudget = "reply_budget"
 )
 
-// Discovery is what one SUBSCRIBE says about a phone.
-type Discovery struct {
-	MAC       appliance.MAC
-	Vendor    string
-	Model     string
-	Firmware  string
-	UserAgent string
-	// Contact is the IP:port of the phone's Contact URI when it is an IP
-	// literal; Source is where the datagram came from.
-	Contact   netip.AddrPort
-	Source    netip.AddrPort
-	Multicast bool
-	Interface string
-	// Dialog is what a later NOTIFY needs; its Target and LocalAddr are
-	// filled in.
-	Dialog appliance.Dialog
-	// Txn identifies the SUBSCRIBE transaction (Call-ID, CSeq, branch): a
-	// retransmission carries the same Txn.
-	Txn string
-}
+// Discovery is what one SUBSCRIBE says about a phone: the domain's
+// appliance.Discovery, which this package produces.
+type Discovery = appliance.Discovery
 
 // Packet is one received datagram with where it came from and went to.
 type Packet struct {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/pnp"
 )
 
 // admissionCounts are the SUBSCRIBEs answered but not recorded (approval
@@ -34,7 +33,7 @@ const maxRecentIgnored = 20
 // answered by the SIP side: the phone stops retrying either way) and
 // reports whether it may be recorded. A phone the box knows already
 // (seen, or pre-staged with an assignment) stays in unless it is denied.
-func (c *Coordinator) admitLocked(d pnp.Discovery) bool {
+func (c *Coordinator) admitLocked(d appliance.Discovery) bool {
 	switch c.settings.Admit(d.MAC, c.phones[d.MAC] != nil) {
 	case appliance.AdmitRecord:
 		return true
@@ -48,7 +47,7 @@ func (c *Coordinator) admitLocked(d pnp.Discovery) bool {
 	return false
 }
 
-func (c *Coordinator) noteIgnoredLocked(d pnp.Discovery, denied bool) {
+func (c *Coordinator) noteIgnoredLocked(d appliance.Discovery, denied bool) {
 	r := c.admission.recent
 	before := len(r)
 	r = slices.DeleteFunc(r, func(ip IgnoredPhone) bool { return ip.MAC == d.MAC })

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/profile"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
@@ -63,7 +62,7 @@ type Coordinator struct {
 	store *store.Store
 	now   func() time.Time
 
-	queue chan pnp.Discovery
+	queue chan appliance.Discovery
 	wake  chan struct{}
 
 	mu          sync.Mutex
@@ -126,7 +125,7 @@ func New(cfg Config) (*Coordinator, error) {
 		log:      cfg.Log,
 		store:    cfg.Store,
 		now:      cfg.Now,
-		queue:    make(chan pnp.Discovery, cfg.QueueSize),
+		queue:    make(chan appliance.Discovery, cfg.QueueSize),
 		wake:     make(chan struct{}, 1),
 		inflight: map[appliance.MAC]bool{},
 		ctx:      context.Background(),

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -112,9 +111,9 @@ func mac(t *testing.T, s string) appliance.MAC {
 	return m
 }
 
-func disc(m appliance.MAC, ip string, callID string) pnp.Discovery {
+func disc(m appliance.MAC, ip string, callID string) appliance.Discovery {
 	src := netip.MustParseAddrPort(ip + ":5060")
-	return pnp.Discovery{
+	return appliance.Discovery{
 		MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.3",
 		Contact: src, Source: src, Multicast: true, Interface: "lan0",
 		Dialog: appliance.Dialog{CallID: callID, From: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",

@@ -4,12 +4,11 @@ import (
 	"fmt"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/pnp"
 )
 
 // Offer hands a discovery to the coordinator without blocking; false
 // means the queue is full (counted by the caller as a drop).
-func (c *Coordinator) Offer(d pnp.Discovery) bool {
+func (c *Coordinator) Offer(d appliance.Discovery) bool {
 	select {
 	case c.queue <- d:
 		return true
@@ -20,7 +19,7 @@ func (c *Coordinator) Offer(d pnp.Discovery) bool {
 
 // discover applies one SUBSCRIBE: records the phone (once, however often
 // it retries) and decides whether to NOTIFY it.
-func (c *Coordinator) discover(d pnp.Discovery) {
+func (c *Coordinator) discover(d appliance.Discovery) {
 	now := c.now().UTC()
 	c.mu.Lock()
 	defer c.mu.Unlock()
