@@ -44,6 +44,9 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 		}
 	}
 	setStr(&p.Vendor, d.Vendor)
+	if d.Model != "" && d.Model != p.Model {
+		c.gen++ // the model decides what an assignment may hold
+	}
 	setStr(&p.Model, d.Model)
 	setStr(&p.Firmware, d.Firmware)
 	setStr(&p.UserAgent, d.UserAgent)

@@ -2,11 +2,13 @@ package provision
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/assigncsv"
 )
 
 var policyNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -130,6 +132,51 @@ func TestPlanPool(t *testing.T) {
 		}
 		if s := got.Summary(); s != tc.summary {
 			t.Errorf("%s: Summary = %q, want %q", tc.name, s, tc.summary)
+		}
+	}
+}
+
+func TestPlanImport(t *testing.T) {
+	known := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 1}
+	base := importBase{
+		site:        appliance.Settings{SIPServer: "pbx"},
+		assignments: map[appliance.MAC]appliance.Assignment{known: {Extension: "201", Password: "pw-201-secret", DisplayName: "Old"}},
+		models:      map[appliance.MAC]string{known: "GXP2140"},
+	}
+	const head = "mac,extension,password,display_name\n"
+	for _, tc := range []struct {
+		name    string
+		csv     string
+		want    ImportResult
+		wantBad []assigncsv.RowError
+	}{
+		{"create, update, unchanged, blank", head +
+			"000B82000002,202,pw-202-secret,New\n" +
+			"000B82000001,201,,Renamed\n" +
+			"000B82000003,,,\n",
+			ImportResult{Rows: 3, Created: 1, Updated: 1, Skipped: 1, Changes: []ImportChange{
+				{Line: 2, MAC: appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 2}, Action: "create"},
+				{Line: 3, MAC: known, Action: "update", Fields: []string{"display_name"}}}}, nil},
+		{"no change", head + "000B82000001,201,,Old\n", ImportResult{Rows: 1, Unchanged: 1, Changes: []ImportChange{}}, nil},
+		{"every bad row, by line", head +
+			"000B82000002,201,pw-202-secret,Takes 201\n" +
+			"nonsense,203,pw-203-secret,x\n" +
+			"000B82000004,204,,No password\n",
+			ImportResult{Rows: 3, Changes: []ImportChange{}}, []assigncsv.RowError{
+				{Line: 2, MAC: "000B82000002", Field: "extension", Error: "extension 201 is already assigned to 000B82000001, which this file does not list"},
+				{Line: 3, MAC: "nonsense", Field: "mac", Error: `bad MAC address: "nonsense": unexpected character 'n'`},
+				{Line: 4, MAC: "000B82000004", Field: "password", Error: "required for a phone without an assignment"}}},
+	} {
+		file, err := assigncsv.Read(strings.NewReader(tc.csv))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		_, res, bad := planImport(file, base)
+		if d := cmp.Diff(tc.want, res); d != "" {
+			t.Errorf("%s: result (-want +got):\n%s", tc.name, d)
+		}
+		if d := cmp.Diff(tc.wantBad, bad); d != "" {
+			t.Errorf("%s: bad rows (-want +got):\n%s", tc.name, d)
 		}
 	}
 }
