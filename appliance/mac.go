@@ -110,14 +110,19 @@ func ParseMACPrefix(s string) (string, error) {
 }
 
 // MatchMAC reports whether m starts with one of the prefixes in list
-// (entries as ParseMACPrefix returns them).
+// (entries as ParseMACPrefix returns them). It does not allocate: every
+// SUBSCRIBE is matched.
 func MatchMAC(list []string, m MAC) bool {
 	if len(list) == 0 {
 		return false
 	}
-	s := m.String()
+	const digits = "0123456789ABCDEF"
+	var s [12]byte
+	for i, b := range m {
+		s[2*i], s[2*i+1] = digits[b>>4], digits[b&0xf]
+	}
 	for _, p := range list {
-		if strings.HasPrefix(s, p) {
+		if len(p) <= len(s) && string(s[:len(p)]) == p {
 			return true
 		}
 	}

@@ -76,9 +76,14 @@ type Coordinator struct {
 	// counts are the phones per state, kept by putPhoneLocked,
 	// forgetPhoneLocked and transitionLocked (Status reads them).
 	counts map[appliance.State]int
-	// gen counts changes to the assignments and settings, so work planned
-	// outside the lock can tell whether its base is still current.
-	gen        uint64
+	// gen counts changes to the assignments, the settings, the pool's
+	// history and phones' models, so work planned outside the lock (and the
+	// pool status cache) can tell whether its base is still current.
+	gen       uint64
+	poolCache struct {
+		gen uint64 // c.gen when ps was computed
+		ps  PoolStatus
+	}
 	poolIssued map[string]store.PoolGrant // extensions the pool ever handed out
 	alerts     []appliance.Alert          // not yet acknowledged
 	admission  admissionCounts

@@ -3,25 +3,9 @@ package provision
 import (
 	"fmt"
 	"net/netip"
-	"slices"
-	"strings"
 
 	"github.com/pnpbox/pnpbox/appliance"
 )
-
-// supported reports whether the box can render a config for p's vendor.
-// Only Grandstream so far; a phone that has not said is given the benefit
-// of the doubt when its MAC is in a Grandstream OUI.
-func supported(p *appliance.Phone) bool {
-	if strings.EqualFold(p.Vendor, "Grandstream") {
-		return true
-	}
-	if p.Vendor != "" && !strings.EqualFold(p.Vendor, "OEM") {
-		return false
-	}
-	oui := p.MAC.String()[:6]
-	return slices.Contains([]string{"000B82", "C074AD", "EC74D7", "144CFF"}, oui)
-}
 
 // canNotifyLocked is MayNotify for p with the coordinator's facts.
 func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {

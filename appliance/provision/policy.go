@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/profile"
 )
 
 // The coordinator's decisions, each a pure function of the facts it
@@ -51,7 +52,7 @@ func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site 
 		return ErrBusy
 	case appliance.MatchMAC(site.DenyMACs, p.MAC):
 		return ErrDenied
-	case !supported(p):
+	case !profile.CanRender(p.Vendor, p.MAC):
 		return fmt.Errorf("%w: %s", ErrUnsupported, p.Vendor)
 	case a.SIPServer == "" && site.SIPServer == "":
 		// The phone would download a config it cannot register with.
@@ -65,7 +66,7 @@ func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site 
 // vendor the box can configure.
 func IsPoolCandidate(p *appliance.Phone, assigned bool, site appliance.Settings) bool {
 	return !assigned && p.Seen() && p.Dialog != nil && p.State == appliance.StateDiscovered &&
-		!appliance.MatchMAC(site.DenyMACs, p.MAC) && supported(p)
+		!appliance.MatchMAC(site.DenyMACs, p.MAC) && profile.CanRender(p.Vendor, p.MAC)
 }
 
 // byFirstSeen orders pool candidates as they first announced themselves,

@@ -89,6 +89,7 @@ func (c *Coordinator) grantPoolLocked(sum *Summary) error {
 		sum.Pooled = append(sum.Pooled, Grant{MAC: np.MAC, Extension: w.Assignments[np.MAC].Extension})
 	}
 	maps.Copy(c.poolIssued, w.PoolIssued)
+	c.gen++
 	for _, m := range plan.Left {
 		sum.Skipped = append(sum.Skipped, Skip{MAC: m, Reason: plan.Reason})
 	}
@@ -104,18 +105,32 @@ type PoolStatus struct {
 	Waiting int    `json:"waiting"` // discovered phones a press would give an extension
 }
 
+// poolStatusLocked is the pool as Status shows it. Size and Free change
+// only with the assignments, the settings or the pool's history, so they
+// are computed once per change (c.gen); Waiting is counted each time.
 func (c *Coordinator) poolStatusLocked() PoolStatus {
-	pool, err := appliance.ParsePool(c.settings.ExtensionPool)
-	if err != nil || len(pool) == 0 {
-		return PoolStatus{}
-	}
-	ps := PoolStatus{Range: pool.String(), Size: pool.Size(), Waiting: len(c.poolCandidatesLocked())}
-	used := uint64(0)
-	for ext := range c.takenLocked() {
-		if pool.Contains(ext) {
-			used++
+	if c.poolCache.gen != c.gen {
+		c.poolCache.gen, c.poolCache.ps = c.gen, PoolStatus{}
+		if pool, err := appliance.ParsePool(c.settings.ExtensionPool); err == nil && len(pool) > 0 {
+			ps := PoolStatus{Range: pool.String(), Size: pool.Size()}
+			used := uint64(0)
+			for ext := range c.takenLocked() {
+				if pool.Contains(ext) {
+					used++
+				}
+			}
+			ps.Free = ps.Size - min(used, ps.Size)
+			c.poolCache.ps = ps
 		}
 	}
-	ps.Free = ps.Size - min(used, ps.Size)
+	ps := c.poolCache.ps
+	if ps.Size == 0 {
+		return ps
+	}
+	for m, p := range c.phones {
+		if _, assigned := c.assignments[m]; IsPoolCandidate(p, assigned, c.settings) {
+			ps.Waiting++
+		}
+	}
 	return ps
 }

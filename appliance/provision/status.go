@@ -35,23 +35,22 @@ type AdmissionStatus struct {
 // phone as "downloads awaited" for the LED.
 const busyWindow = 10 * time.Minute
 
-// Status counts phones per state.
+// Status counts phones per state. The LED asks four times a second, so
+// it holds the lock only for what it must read: the per-state counts are
+// kept as phones move, the pool's free count is cached until the
+// assignments or settings change, and the walk over the phones for busy
+// and pending allocates nothing.
 func (c *Coordinator) Status() Status {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := Status{Counts: map[appliance.State]int{}, Storage: c.flushErr, Total: len(c.phones),
-		Commits: c.store.Commits(), Queue: len(c.queue), Alerts: slices.Clone(c.alerts),
+	st := Status{Counts: make(map[appliance.State]int, len(appliance.States)), Storage: c.flushErr, Total: len(c.phones),
+		Queue: len(c.queue), Alerts: slices.Clone(c.alerts),
 		Admission: AdmissionStatus{Ignored: c.admission.ignored, Denied: c.admission.denied, Recent: slices.Clone(c.admission.recent)},
 		Pool:      c.poolStatusLocked()}
-	if st.Admission.Recent == nil {
-		st.Admission.Recent = []IgnoredPhone{}
-	}
 	for _, s := range appliance.States {
-		st.Counts[s] = 0
+		st.Counts[s] = c.counts[s]
 	}
 	now := c.now()
 	for m, p := range c.phones {
-		st.Counts[p.State]++
 		switch {
 		case c.inflight[m]:
 			st.Busy++
@@ -59,11 +58,16 @@ func (c *Coordinator) Status() Status {
 			st.Busy++
 		case p.State == appliance.StateDownloaded && p.LastDownload != nil && now.Sub(p.LastDownload.Time) < busyWindow:
 			st.Busy++
-		case p.State == appliance.StateAssigned || p.State == appliance.StateFailed:
-			if _, ok := c.assignments[m]; ok {
+		default:
+			if _, assigned := c.assignments[m]; IsPending(p, assigned, now) {
 				st.Pending++
 			}
 		}
+	}
+	c.mu.Unlock()
+	st.Commits = c.store.Commits()
+	if st.Admission.Recent == nil {
+		st.Admission.Recent = []IgnoredPhone{}
 	}
 	st.Pending += int(min(uint64(st.Pool.Waiting), st.Pool.Free)) // at most Waiting: fits an int
 	return st
