@@ -37,12 +37,27 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m, ok := c.tokens[r.Token]
-	if !ok {
-		return File{}, ErrNotFound
-	}
 	p := c.phones[m]
 	a, assigned := c.assignments[m]
-	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) || appliance.MatchMAC(c.settings.DenyMACs, m) {
+	why := ""
+	switch {
+	case !ok || p == nil:
+		why = "unknown token"
+	case !assigned:
+		why = "no assignment"
+	case appliance.MatchMAC(c.settings.DenyMACs, m):
+		why = "phone denied (deny_macs)"
+	case !fileMatches(strings.ToLower(r.File), p, a):
+		why = "file name not served to this phone"
+	}
+	if why != "" {
+		// The client learns nothing (one 404 for every case); the log says
+		// which, without the token.
+		args := []any{"ip", r.Remote.String(), "file", cleanUA(r.File), "why", why}
+		if ok {
+			args = append(args, "mac", m.String())
+		}
+		c.log.Debug("provisioning file not served", args...)
 		return File{}, ErrNotFound
 	}
 	in := c.profileInputLocked(p, a, r.Local)

@@ -42,15 +42,16 @@ func (c *Coordinator) poolCandidatesLocked() []*appliance.Phone {
 
 // grantPoolLocked carries out PlanPool for the pool candidates, in one
 // synchronous commit, and records in sum what it did. Phones left over
-// stay discovered: listed as skipped, with an event when the pool ran out.
-func (c *Coordinator) grantPoolLocked(sum *Summary) error {
-	pool, err := appliance.ParsePool(c.settings.ExtensionPool)
-	if err != nil || len(pool) == 0 {
-		return nil // validated when stored; nothing to hand out
+// stay discovered: listed as skipped, with a pool event when the pool ran
+// out; noted are the phones that got that event.
+func (c *Coordinator) grantPoolLocked(sum *Summary) (noted map[appliance.MAC]bool, err error) {
+	pool, perr := appliance.ParsePool(c.settings.ExtensionPool)
+	if perr != nil || len(pool) == 0 {
+		return nil, nil // validated when stored; nothing to hand out
 	}
 	cands := c.poolCandidatesLocked()
 	if len(cands) == 0 {
-		return nil
+		return nil, nil
 	}
 	macs := make([]appliance.MAC, len(cands))
 	for i, p := range cands {
@@ -81,7 +82,7 @@ func (c *Coordinator) grantPoolLocked(sum *Summary) error {
 		for _, m := range macs {
 			sum.Skipped = append(sum.Skipped, Skip{MAC: m, Reason: "pool extension not stored: " + err.Error()})
 		}
-		return fmt.Errorf("store pool assignments: %w", err)
+		return nil, fmt.Errorf("store pool assignments: %w", err)
 	}
 	for _, np := range granted {
 		c.putPhoneLocked(np)
@@ -90,11 +91,13 @@ func (c *Coordinator) grantPoolLocked(sum *Summary) error {
 	}
 	maps.Copy(c.poolIssued, w.PoolIssued)
 	c.gen++
+	noted = map[appliance.MAC]bool{}
 	for _, m := range plan.Left {
 		sum.Skipped = append(sum.Skipped, Skip{MAC: m, Reason: plan.Reason})
+		noted[m] = plan.Exhausted
 	}
 	c.log.Info("extension pool", "granted", len(plan.Grants), "left", len(plan.Left), "exhausted", plan.Exhausted)
-	return nil
+	return noted, nil
 }
 
 // PoolStatus is the extension pool as the status shows it.

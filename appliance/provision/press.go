@@ -39,7 +39,7 @@ func (c *Coordinator) ProvisionAll() (Summary, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sum := Summary{Sent: []appliance.MAC{}, Skipped: []Skip{}, Pooled: []Grant{}}
-	poolErr := c.grantPoolLocked(&sum)
+	noted, poolErr := c.grantPoolLocked(&sum)
 	now := c.now()
 	for _, m := range c.sortedMACsLocked() {
 		p := c.phones[m]
@@ -52,6 +52,13 @@ func (c *Coordinator) ProvisionAll() (Summary, error) {
 		}
 		c.startNotifyLocked(p, "provision all pending")
 		sum.Sent = append(sum.Sent, m)
+	}
+	// Whoever pressed (button, signal, page, API), every phone left out is
+	// told in the history, with why: the press's answer may go nowhere.
+	for _, sk := range sum.Skipped {
+		if !noted[sk.MAC] {
+			c.eventLocked(sk.MAC, appliance.EventNotify, "not sent: "+sk.Reason)
+		}
 	}
 	c.log.Info("provision all pending", "sent", len(sum.Sent), "skipped", len(sum.Skipped), "pooled", len(sum.Pooled))
 	return sum, poolErr
