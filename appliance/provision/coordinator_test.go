@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -465,33 +466,54 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 
 // TestFlushDuringSteadyStream: a discovery is written within the flush
 // delay even while others keep arriving (a timer pushed back by every
-// change would wait for the stream to end).
+// change would wait for the stream to end), and not before it: changes
+// are coalesced, at most one commit per flush delay. In a synctest bubble,
+// so the delays are exact and the test takes no wall time.
 func TestFlushDuringSteadyStream(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.FlushDelay = 20 * time.Millisecond })
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- f.c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	first := mac(t, "000B82000001")
-	f.c.Offer(disc(first, "198.18.0.100", "c0"))
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 1; ; i++ {
-		// Another phone's SUBSCRIBE every millisecond: a change each time.
-		f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
-		if i%10 == 0 {
+	synctest.Test(t, func(t *testing.T) {
+		const delay = 250 * time.Millisecond
+		f := newFixture(t, func(c *Config) { c.FlushDelay = delay })
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- f.c.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		written := func(m appliance.MAC) bool {
 			snap, err := f.store.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := snap.Phones[first]; ok {
+			_, ok := snap.Phones[m]
+			return ok
+		}
+		first := mac(t, "000B82000001")
+		start := time.Now()
+		commits := f.store.Commits()
+		f.c.Offer(disc(first, "198.18.0.100", "c0"))
+		for i := 1; ; i++ {
+			// Another phone's SUBSCRIBE every millisecond: a change each time.
+			f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			if written(first) {
 				break
 			}
+			if time.Since(start) > delay {
+				t.Fatalf("the first discovery was not written %v after it arrived, while the stream went on", time.Since(start))
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first discovery was not written while the stream went on")
+		if took := time.Since(start); took < delay {
+			t.Errorf("the first discovery was written after %v, before the flush delay %v: not coalesced", took, delay)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		// A second of steady stream: at most one commit per flush delay.
+		for i := 1000; i < 2000; i++ {
+			f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
+			time.Sleep(time.Millisecond)
+		}
+		synctest.Wait()
+		if n := f.store.Commits() - commits; n > uint64(time.Since(start)/delay)+1 {
+			t.Errorf("%d commits in %v of steady stream, want at most one per %v", n, time.Since(start), delay)
+		}
+	})
 }
 
 // TestLegacyBinaryServed: with legacy_binary on, cfg<mac> (the name the
