@@ -1,7 +1,6 @@
 package appliance
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -109,9 +108,6 @@ func (s PhoneSettings) normalize() (PhoneSettings, error) {
 		return s, err
 	}
 	if err := validateLanguage("language", s.Language); err != nil {
-		return s, err
-	}
-	if err := ValidatePValues("p_values", s.PValues); err != nil {
 		return s, err
 	}
 	if len(s.PValues) == 0 {
@@ -228,9 +224,6 @@ func normalizeModelDefaults(in map[string]ModelLayer) (map[string]ModelLayer, er
 			return nil, fieldErr(field, "model %s is listed twice", model)
 		}
 		layer := in[name]
-		if err := ValidatePValues(fmt.Sprintf("model_defaults.%s.p_values", model), layer.PValues); err != nil {
-			return nil, err
-		}
 		if len(layer.PValues) == 0 {
 			layer.PValues = nil
 		}

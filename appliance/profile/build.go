@@ -264,7 +264,7 @@ func (c config) vocoders(ap accountP, codecs []string, field string) {
 	}
 	for i, p := range ap.Vocoders {
 		name := codecs[min(i, len(codecs)-1)]
-		c.set(p, strconv.Itoa(appliance.Codecs[name]), field)
+		c.set(p, strconv.Itoa(vocoderCodes[name]), field)
 	}
 }
 

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/profile"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -27,6 +28,9 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	}
 	next, err = next.Normalize()
 	if err != nil {
+		return c.settings, err
+	}
+	if err := profile.ValidateSettings(next); err != nil {
 		return c.settings, err
 	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
