@@ -30,7 +30,7 @@ var (
 
 // Notifier sends NOTIFYs; *pnp.Server implements it.
 type Notifier interface {
-	Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify
+	SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome
 	LocalAddrFor(ip netip.Addr) (local netip.Addr, iface string, ok bool)
 }
 

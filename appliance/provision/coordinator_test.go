@@ -32,7 +32,7 @@ type notifyCall struct {
 	url    string
 }
 
-func (f *fakeNotifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify {
+func (f *fakeNotifier) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome {
 	f.mu.Lock()
 	f.calls = append(f.calls, notifyCall{d, cseq, url})
 	res, block := f.result, f.block
@@ -43,7 +43,7 @@ func (f *fakeNotifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint
 	if res == "" {
 		res = appliance.NotifyOK
 	}
-	out := appliance.Notify{Time: time.Now(), Result: res}
+	out := appliance.NotifyOutcome{Time: time.Now(), Result: res}
 	if res == appliance.NotifyOK {
 		out.Code = 200
 	} else {
@@ -117,8 +117,8 @@ func disc(m appliance.MAC, ip string, callID string) appliance.Discovery {
 	return appliance.Discovery{
 		MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.3",
 		Contact: src, Source: src, Multicast: true, Interface: "lan0",
-		Dialog: appliance.Dialog{CallID: callID, From: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
-			To: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", Contact: "sip:" + src.String(), Target: src},
+		Dialog: appliance.Dialog{CallID: callID, RemoteURI: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
+			LocalURI: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", RemoteTarget: "sip:" + src.String(), RemoteAddr: src},
 		Txn: callID + "1",
 	}
 }
@@ -233,8 +233,8 @@ func TestFailedRetriedOnNextSubscribe(t *testing.T) {
 		t.Fatalf("state %s, want failed", s)
 	}
 	e, _ := f.c.Phone(m)
-	if e.Phone.Notify == nil || e.Phone.Notify.Result != appliance.NotifyTimeout {
-		t.Errorf("outcome not recorded: %+v", e.Phone.Notify)
+	if e.Phone.LastNotify == nil || e.Phone.LastNotify.Result != appliance.NotifyTimeout {
+		t.Errorf("outcome not recorded: %+v", e.Phone.LastNotify)
 	}
 	f.n.mu.Lock()
 	f.n.result = appliance.NotifyOK

@@ -50,7 +50,7 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 	setStr(&p.Model, d.Model)
 	setStr(&p.Firmware, d.Firmware)
 	setStr(&p.UserAgent, d.UserAgent)
-	target := d.Dialog.Target
+	target := d.Dialog.RemoteAddr
 	if p.IP != target.Addr() || p.SIPPort != int(target.Port()) {
 		if p.IP.IsValid() {
 			c.eventLocked(d.MAC, appliance.EventState, fmt.Sprintf("address changed from %s to %s", p.IP, target.Addr()))
@@ -63,7 +63,7 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 	if p.Dialog == nil || p.Dialog.CallID != d.Dialog.CallID {
 		dlg := d.Dialog
 		if p.Dialog != nil {
-			dlg.NotifyCSeq = p.Dialog.NotifyCSeq
+			dlg.LocalCSeq = p.Dialog.LocalCSeq
 		}
 		p.Dialog = &dlg
 		soon = true

@@ -23,9 +23,9 @@ func (c *Coordinator) startNotifyLocked(p *appliance.Phone, why string) {
 		c.eventLocked(p.MAC, appliance.EventNotify, "not sent: "+err.Error())
 		return
 	}
-	p.Dialog.NotifyCSeq++
+	p.Dialog.LocalCSeq++
 	dlg := *p.Dialog
-	local, _, ok := c.cfg.Notifier.LocalAddrFor(dlg.Target.Addr())
+	local, _, ok := c.cfg.Notifier.LocalAddrFor(dlg.RemoteAddr.Addr())
 	url := ""
 	if ok {
 		url = c.configURLLocked(p, local)
@@ -33,17 +33,17 @@ func (c *Coordinator) startNotifyLocked(p *appliance.Phone, why string) {
 	c.inflight[p.MAC] = true
 	c.transitionLocked(p, TrigNotifySent)
 	c.markSoon(p.MAC)
-	c.log.Info("sending NOTIFY", "mac", p.MAC.String(), "ip", dlg.Target.String(), "why", why)
+	c.log.Info("sending NOTIFY", "mac", p.MAC.String(), "ip", dlg.RemoteAddr.String(), "why", why)
 	ctx := c.ctx
 	c.notifWG.Add(1)
 	go func() {
 		defer c.notifWG.Done()
-		out := c.cfg.Notifier.Notify(ctx, dlg, dlg.NotifyCSeq, url)
+		out := c.cfg.Notifier.SendNotify(ctx, dlg, dlg.LocalCSeq, url)
 		c.notifyDone(p.MAC, out)
 	}()
 }
 
-func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.Notify) {
+func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.NotifyOutcome) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.inflight, m)
@@ -54,7 +54,7 @@ func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.Notify) {
 	if c.ctx.Err() != nil && out.Result == appliance.NotifyError {
 		return // cut short by shutdown: the phone did nothing wrong
 	}
-	p.Notify = &out
+	p.LastNotify = &out
 	trig := TrigNotifyOK
 	detail := fmt.Sprintf("answered %d", out.Code)
 	if out.Result != appliance.NotifyOK {

@@ -16,25 +16,25 @@ import (
 // phoneJSON is a phone as the API shows it (DESIGN.md "HTTP"). Secrets
 // are masked: an assignment's passwords become password_set.
 type phoneJSON struct {
-	MAC          string              `json:"mac"`
-	Vendor       string              `json:"vendor"`
-	Model        string              `json:"model"`
-	Firmware     string              `json:"firmware"`
-	IP           *netip.Addr         `json:"ip"`
-	SIPPort      int                 `json:"sip_port,omitempty"`
-	State        appliance.State     `json:"state"`
-	FirstSeen    *time.Time          `json:"first_seen"`
-	LastSeen     *time.Time          `json:"last_seen"`
-	Assignment   *assignmentJSON     `json:"assignment"`
-	ConfigURL    string              `json:"config_url,omitempty"`
-	UserAgent    string              `json:"user_agent,omitempty"`
-	Source       string              `json:"source,omitempty"`
-	Interface    string              `json:"interface,omitempty"`
-	Multicast    bool                `json:"multicast"`
-	NotifyBusy   bool                `json:"notify_in_flight"`
-	Notify       *appliance.Notify   `json:"notify"`
-	Downloads    int                 `json:"downloads"`
-	LastDownload *appliance.Download `json:"last_download"`
+	MAC          string                   `json:"mac"`
+	Vendor       string                   `json:"vendor"`
+	Model        string                   `json:"model"`
+	Firmware     string                   `json:"firmware"`
+	IP           *netip.Addr              `json:"ip"`
+	SIPPort      int                      `json:"sip_port,omitempty"`
+	State        appliance.State          `json:"state"`
+	FirstSeen    *time.Time               `json:"first_seen"`
+	LastSeen     *time.Time               `json:"last_seen"`
+	Assignment   *assignmentJSON          `json:"assignment"`
+	ConfigURL    string                   `json:"config_url,omitempty"`
+	UserAgent    string                   `json:"user_agent,omitempty"`
+	Source       string                   `json:"source,omitempty"`
+	Interface    string                   `json:"interface,omitempty"`
+	Multicast    bool                     `json:"multicast"`
+	NotifyBusy   bool                     `json:"notify_in_flight"`
+	Notify       *appliance.NotifyOutcome `json:"notify"`
+	Downloads    int                      `json:"downloads"`
+	LastDownload *appliance.Download      `json:"last_download"`
 }
 
 type assignmentJSON struct {
@@ -69,7 +69,7 @@ func toJSON(e provision.Entry) phoneJSON {
 		MAC: p.MAC.String(), Vendor: p.Vendor, Model: p.Model, Firmware: p.Firmware,
 		SIPPort: p.SIPPort, State: p.State, Assignment: maskAssignment(e.Assignment),
 		ConfigURL: e.ConfigURL, UserAgent: p.UserAgent, Interface: p.Interface, Multicast: p.Multicast,
-		NotifyBusy: e.InFlight, Notify: p.Notify, Downloads: p.Downloads, LastDownload: p.LastDownload,
+		NotifyBusy: e.InFlight, Notify: p.LastNotify, Downloads: p.Downloads, LastDownload: p.LastDownload,
 	}
 	if p.IP.IsValid() {
 		ip := p.IP

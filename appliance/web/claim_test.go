@@ -19,8 +19,8 @@ import (
 
 type noNotifier struct{}
 
-func (noNotifier) Notify(context.Context, appliance.Dialog, uint32, string) appliance.Notify {
-	return appliance.Notify{}
+func (noNotifier) SendNotify(context.Context, appliance.Dialog, uint32, string) appliance.NotifyOutcome {
+	return appliance.NotifyOutcome{}
 }
 func (noNotifier) LocalAddrFor(netip.Addr) (netip.Addr, string, bool) {
 	return netip.Addr{}, "", false
