@@ -34,6 +34,15 @@ type Notifier interface {
 	LocalAddrFor(ip netip.Addr) (local netip.Addr, iface string, ok bool)
 }
 
+// FirstAddresser is a Notifier that can also name the box's first LAN
+// address (*pnp.Server does). The coordinator uses it, when the Notifier
+// has it, for the config URL of a phone that has not announced itself yet
+// (no address to pick the interface by); without it such a phone has no
+// config URL until it is seen.
+type FirstAddresser interface {
+	FirstAddr() netip.Addr
+}
+
 // Config configures a Coordinator.
 type Config struct {
 	Store    *store.Store

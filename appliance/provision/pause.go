@@ -48,7 +48,7 @@ func (p *pausing) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint3
 // FirstAddr passes through to the wrapped Notifier, which the
 // coordinator asks for config URLs of phones it has not seen.
 func (p *pausing) FirstAddr() netip.Addr {
-	if f, ok := p.Notifier.(interface{ FirstAddr() netip.Addr }); ok {
+	if f, ok := p.Notifier.(FirstAddresser); ok {
 		return f.FirstAddr()
 	}
 	return netip.Addr{}

@@ -148,7 +148,7 @@ func (c *Coordinator) entryLocked(p *appliance.Phone) Entry {
 
 // anyLocalAddrLocked is the box address for phones not seen yet.
 func (c *Coordinator) anyLocalAddrLocked() netip.Addr {
-	if l, ok := c.cfg.Notifier.(interface{ FirstAddr() netip.Addr }); ok {
+	if l, ok := c.cfg.Notifier.(FirstAddresser); ok {
 		return l.FirstAddr()
 	}
 	return netip.Addr{}
