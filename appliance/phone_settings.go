@@ -24,11 +24,20 @@ const (
 	AutoProvisionDayOfWeek    = "day_of_week"
 )
 
-// PhoneSettings are site-wide values rendered into every phone's config, on
-// top of the Settings fields that phones share with the box (sip_server,
-// outbound_proxy, codecs, timezone, ntp_server). Every field is optional: an
-// empty one leaves the phone's own value alone, except where noted.
+// PhoneSettings are the site-wide values rendered into every phone's config:
+// all the renderer (package profile) is given of the settings. Every field
+// is optional: an empty one leaves the phone's own value alone, except
+// where noted.
 type PhoneSettings struct {
+	// SIPServer is the registrar for accounts whose assignment names none
+	// (host[:port]); without either a phone is not sent a NOTIFY.
+	SIPServer     string `json:"sip_server"`
+	OutboundProxy string `json:"outbound_proxy"`
+	// Codecs are the codecs offered, in order (appliance.Codecs names);
+	// an assignment's own list wins.
+	Codecs    []string `json:"codecs"`
+	Timezone  string   `json:"timezone"`
+	NTPServer string   `json:"ntp_server"`
 	// PhoneAdminPassword is the phones' web admin password. Empty: the box
 	// gives each phone its own generated one. A secret: never logged.
 	PhoneAdminPassword string `json:"phone_admin_password"`

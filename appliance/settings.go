@@ -20,18 +20,16 @@ const (
 
 // Settings are the site defaults, edited through GET|PUT /api/settings.
 // PUT merges: fields absent from the request keep their value.
+//
+// The fields fall in three groups, embedded so that the JSON object stays
+// flat: how the box provisions (here), what is rendered into every phone's
+// config (PhoneSettings, phone_settings.go: the only part the renderer
+// sees), and which phones the box takes in and how accounts are handed out
+// (AdmissionSettings, admission.go).
 type Settings struct {
-	SIPServer     string   `json:"sip_server"`
-	OutboundProxy string   `json:"outbound_proxy"`
-	ProvisionMode string   `json:"provision_mode"`
-	Codecs        []string `json:"codecs"`
-	Timezone      string   `json:"timezone"`
-	NTPServer     string   `json:"ntp_server"`
-	NotifyURLForm string   `json:"notify_url_form"`
+	ProvisionMode string `json:"provision_mode"`
+	NotifyURLForm string `json:"notify_url_form"`
 
-	// PhoneSettings are the site-wide values rendered into phone configs
-	// (phone_settings.go); AdmissionSettings decide which phones are taken in
-	// and how accounts are handed out (admission.go).
 	PhoneSettings
 	AdmissionSettings
 }

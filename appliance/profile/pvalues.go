@@ -41,7 +41,7 @@ func ValidatePValues(field string, pv map[string]string) error {
 // vendor: the syntax of the site's raw p_values and of each model layer's.
 // s is normalized already (model names in upper case). Errors are
 // *appliance.FieldError naming the field.
-func ValidateSettings(s appliance.Settings) error {
+func ValidateSettings(s appliance.PhoneSettings) error {
 	if err := ValidatePValues("p_values", s.PValues); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func TestPValueSyntax(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return ValidateSettings(s)
+		return ValidateSettings(s.PhoneSettings)
 	}
 	assign := func(pv map[string]string) error {
 		return Validate(appliance.Assignment{Extension: "201", PValues: pv}, "GXP2140")

@@ -100,7 +100,7 @@ func (c *Coordinator) profileInputLocked(p *appliance.Phone, a appliance.Assignm
 		MAC:              p.MAC,
 		Model:            model,
 		Assignment:       a,
-		Site:             c.settings,
+		Site:             c.settings.PhoneSettings,
 		ConfigServerPath: fmt.Sprintf("%s/p/%s", local, p.Token),
 		AdminPassword:    admin,
 	}

@@ -42,7 +42,7 @@ func TestMayNotify(t *testing.T) {
 	seen := func(m appliance.MAC, vendor string) *appliance.Phone {
 		return &appliance.Phone{MAC: m, Vendor: vendor, FirstSeen: policyNow, Dialog: &appliance.Dialog{CallID: "c"}}
 	}
-	site := appliance.Settings{SIPServer: "pbx.example.net"}
+	site := appliance.Settings{PhoneSettings: appliance.PhoneSettings{SIPServer: "pbx.example.net"}}
 	a := &appliance.Assignment{Extension: "201"}
 	for _, tc := range []struct {
 		name     string
@@ -56,7 +56,7 @@ func TestMayNotify(t *testing.T) {
 		{"no assignment", seen(gs, "Grandstream"), nil, false, site, ErrNoAssignment},
 		{"pre-staged", &appliance.Phone{MAC: gs}, a, false, site, ErrNotSeen},
 		{"in flight", seen(gs, "Grandstream"), a, true, site, ErrBusy},
-		{"denied", seen(gs, "Grandstream"), a, false, appliance.Settings{SIPServer: "pbx", AdmissionSettings: appliance.AdmissionSettings{DenyMACs: []string{"000B82"}}}, ErrDenied},
+		{"denied", seen(gs, "Grandstream"), a, false, appliance.Settings{PhoneSettings: appliance.PhoneSettings{SIPServer: "pbx"}, AdmissionSettings: appliance.AdmissionSettings{DenyMACs: []string{"000B82"}}}, ErrDenied},
 		{"other vendor", seen(other, "Yealink"), a, false, site, ErrUnsupported},
 		{"OEM in a Grandstream OUI", seen(gs, "OEM"), a, false, site, nil},
 		{"silent vendor outside the OUIs", seen(other, ""), a, false, site, ErrUnsupported},
@@ -139,7 +139,7 @@ func TestPlanPool(t *testing.T) {
 func TestPlanImport(t *testing.T) {
 	known := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 1}
 	base := importBase{
-		site:        appliance.Settings{SIPServer: "pbx"},
+		site:        appliance.Settings{PhoneSettings: appliance.PhoneSettings{SIPServer: "pbx"}},
 		assignments: map[appliance.MAC]appliance.Assignment{known: {Extension: "201", Password: "pw-201-secret", DisplayName: "Old"}},
 		models:      map[appliance.MAC]string{known: "GXP2140"},
 	}

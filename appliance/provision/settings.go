@@ -30,7 +30,7 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	if err != nil {
 		return c.settings, err
 	}
-	if err := profile.ValidateSettings(next); err != nil {
+	if err := profile.ValidateSettings(next.PhoneSettings); err != nil {
 		return c.settings, err
 	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
