@@ -74,6 +74,9 @@ type Coordinator struct {
 	queue chan appliance.Discovery
 	wake  chan struct{}
 
+	// mu guards everything below. The assignments' and settings' values
+	// are replaced, never changed in place, so a copy taken under mu can be
+	// read (rendered, planned against) after mu is released.
 	mu          sync.Mutex
 	phones      map[appliance.MAC]*appliance.Phone
 	assignments map[appliance.MAC]appliance.Assignment

@@ -6,11 +6,11 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
-// Settings returns the site settings.
+// Settings returns a copy of the site settings (the caller may change it).
 func (c *Coordinator) Settings() appliance.Settings {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.settings
+	return c.settings.Clone()
 }
 
 // UpdateSettings applies edit to a copy of the settings (its own maps and
