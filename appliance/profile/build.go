@@ -21,8 +21,9 @@ type Input struct {
 	// Assignment is the phone's account plan, already passed through
 	// Assignment.Normalize (Render normalizes it again; it is idempotent).
 	Assignment appliance.Assignment
-	// Site are the site defaults, already normalized.
-	Site appliance.Settings
+	// Site are the site's phone settings, already normalized: what is
+	// rendered into every phone (admission and pool policy are not).
+	Site appliance.PhoneSettings
 	// ConfigServerPath is the P237 value, host:port/p/<token> without a
 	// scheme, as the box computes it. Site.ConfigServerPath overrides it.
 	ConfigServerPath string
@@ -264,7 +265,7 @@ func (c config) vocoders(ap accountP, codecs []string, field string) {
 	}
 	for i, p := range ap.Vocoders {
 		name := codecs[min(i, len(codecs)-1)]
-		c.set(p, strconv.Itoa(appliance.Codecs[name]), field)
+		c.set(p, strconv.Itoa(vocoderCodes[name]), field)
 	}
 }
 

@@ -29,15 +29,15 @@ func intp(n int) *int { return &n }
 
 // site is a site with every phone setting in use, normalized as the store
 // would hand it over.
-func site(t testing.TB) appliance.Settings {
+func site(t testing.TB) appliance.PhoneSettings {
 	t.Helper()
 	s := appliance.DefaultSettings()
-	s.SIPServer = "pbx.example.com"
-	s.OutboundProxy = "sbc.example.com:5070"
-	s.Codecs = []string{"PCMU", "PCMA", "G722"}
-	s.Timezone = "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00"
-	s.NTPServer = "ntp.example.com"
 	s.PhoneSettings = appliance.PhoneSettings{
+		SIPServer:          "pbx.example.com",
+		OutboundProxy:      "sbc.example.com:5070",
+		Codecs:             []string{"PCMU", "PCMA", "G722"},
+		Timezone:           "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00",
+		NTPServer:          "ntp.example.com",
 		FirmwareServerPath: "fw.example.com/grandstream",
 		FirmwareProtocol:   "https",
 		AutoProvision:      appliance.AutoProvision{Mode: "day_of_week", Hour: intp(3), DayOfWeek: intp(0)},
@@ -52,7 +52,7 @@ func site(t testing.TB) appliance.Settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.PhoneSettings
 }
 
 func input(t testing.TB, model string, a appliance.Assignment) Input {
@@ -249,7 +249,7 @@ func TestRenderAccountOne(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		a    appliance.Assignment
-		site func(*appliance.Settings)
+		site func(*appliance.PhoneSettings)
 		want map[string]string
 	}{
 		{
@@ -275,7 +275,7 @@ func TestRenderAccountOne(t *testing.T) {
 		{
 			name: "site overrides the config server and protocol",
 			a:    appliance.Assignment{Extension: "201"},
-			site: func(s *appliance.Settings) {
+			site: func(s *appliance.PhoneSettings) {
 				s.ConfigServerPath = "prov.example.com/gs"
 				s.ConfigProtocol = "https"
 			},
@@ -284,7 +284,7 @@ func TestRenderAccountOne(t *testing.T) {
 		{
 			name: "tftp",
 			a:    appliance.Assignment{Extension: "201"},
-			site: func(s *appliance.Settings) { s.ConfigProtocol = "tftp"; s.FirmwareProtocol = "http" },
+			site: func(s *appliance.PhoneSettings) { s.ConfigProtocol = "tftp"; s.FirmwareProtocol = "http" },
 			want: map[string]string{"P212": "0", "P6767": "1"},
 		},
 		{
@@ -298,7 +298,7 @@ func TestRenderAccountOne(t *testing.T) {
 		{
 			name: "auto provision every N minutes",
 			a:    appliance.Assignment{Extension: "201"},
-			site: func(s *appliance.Settings) {
+			site: func(s *appliance.PhoneSettings) {
 				s.AutoProvision = appliance.AutoProvision{Mode: "every_minutes", IntervalMinutes: 1440}
 			},
 			want: map[string]string{"P194": "1", "P193": "1440"},
@@ -324,7 +324,7 @@ func TestRenderAccountOne(t *testing.T) {
 // keeps its own value.
 func TestRenderOmits(t *testing.T) {
 	in := input(t, "GXP2140", appliance.Assignment{Extension: "201"})
-	in.Site = appliance.DefaultSettings()
+	in.Site = appliance.DefaultSettings().PhoneSettings
 	in.AdminPassword = ""
 	got := render(t, in)
 	for _, p := range []string{"P2", "P30", "P64", "P1362", "P192", "P6767", "P194", "P193", "P285", "P286", "P47", "P57", "P98"} {

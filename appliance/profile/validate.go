@@ -93,12 +93,12 @@ func validateText(field, s string, limit int) error {
 	return nil
 }
 
-// checkPValueNames checks raw overrides beyond appliance.ValidatePValues:
+// checkPValueNames checks raw overrides beyond ValidatePValues:
 // a name with a leading zero ("P012") is the same P-value as "P12", and two
 // spellings of one P-value in one layer would make the winner depend on map
 // order, so only the canonical spelling is accepted.
 func checkPValueNames(field string, pv map[string]string) error {
-	if err := appliance.ValidatePValues(field, pv); err != nil {
+	if err := ValidatePValues(field, pv); err != nil {
 		return err
 	}
 	for name := range pv {

@@ -140,8 +140,8 @@ func (b *testBox) announce(mac, ip string) appliance.MAC {
 	d := pnp.Discovery{
 		MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.3",
 		Contact: src, Source: src, Multicast: true, Interface: provisiontest.LANIface,
-		Dialog: appliance.Dialog{CallID: callID, From: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
-			To: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", Contact: "sip:" + src.String(), Target: src},
+		Dialog: appliance.Dialog{CallID: callID, RemoteURI: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
+			LocalURI: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", RemoteTarget: "sip:" + src.String(), RemoteAddr: src},
 		Txn: callID + "1",
 	}
 	if !b.coord.Offer(d) {

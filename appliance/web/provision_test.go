@@ -37,7 +37,7 @@ func TestProvisionOne(t *testing.T) {
 	}
 	b.waitFor("the NOTIFY's outcome", func() bool {
 		e, _ := b.coord.Phone(m)
-		return e.Phone.Notify != nil
+		return e.Phone.LastNotify != nil
 	})
 	calls := b.notifier.Calls()
 	if len(calls) != 1 || calls[0].URL != "http://198.18.0.1:8080"+b.configPath("000B82112233") {

@@ -79,6 +79,7 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("POST /api/provision", s.provisionAll)
 	api.HandleFunc("GET /api/settings", s.getSettings)
 	api.HandleFunc("PUT /api/settings", s.putSettings)
+	api.HandleFunc("PATCH /api/settings", s.patchSettings)
 	api.HandleFunc("GET /api/events", s.events)
 	api.HandleFunc("POST /api/assignments/import", s.importAssignments)
 	api.HandleFunc("GET /api/assignments/export", s.exportAssignments)

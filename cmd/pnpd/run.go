@@ -100,12 +100,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	}
 	defer st.Close()
 
-	var coord *provision.Coordinator
 	sipSrv, err := pnp.Listen(pnp.Config{
-		Port:        o.sipPort,
-		Name:        "pnpbox/" + fullVersion(),
-		Log:         log.With("component", "sip"),
-		OnDiscovery: func(d pnp.Discovery) bool { return coord.Offer(d) },
+		Port: o.sipPort,
+		Name: "pnpbox/" + fullVersion(),
+		Log:  log.With("component", "sip"),
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -122,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 
 	// A NOTIFY to a phone on an interface without link waits for it.
 	notifier := provision.PauseWhileDown(sipSrv, nm, 5*time.Minute)
-	coord, err = provision.New(provision.Config{Store: st, Notifier: notifier, Log: log.With("component", "provision")})
+	coord, err := provision.New(provision.Config{Store: st, Notifier: notifier, Log: log.With("component", "provision")})
 	if err != nil {
 		return err
 	}
@@ -163,7 +161,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	httpSrv := web.NewServer(handler)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sipSrv.Serve(ctx) })
+	g.Go(func() error { return sipSrv.ServeDiscoveries(ctx, coord.Offer) })
 	g.Go(func() error { return coord.Run(ctx) })
 	g.Go(func() error { return pnl.Run(ctx) })
 	g.Go(func() error { return nm.Run(ctx) })

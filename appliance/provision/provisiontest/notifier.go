@@ -40,9 +40,9 @@ type Call struct {
 	URL    string
 }
 
-// Notify records the call and returns the configured outcome; while a
+// SendNotify records the call and returns the configured outcome; while a
 // channel set by Block is open, it waits for it to close first.
-func (n *Notifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify {
+func (n *Notifier) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome {
 	n.mu.Lock()
 	n.calls = append(n.calls, Call{d, cseq, url})
 	res, block := n.result, n.block
@@ -53,7 +53,7 @@ func (n *Notifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, 
 	if res == "" {
 		res = appliance.NotifyOK
 	}
-	out := appliance.Notify{Time: time.Now(), Result: res}
+	out := appliance.NotifyOutcome{Time: time.Now(), Result: res}
 	if res == appliance.NotifyOK {
 		out.Code = 200
 	} else {

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -64,12 +63,97 @@ const maxReportedRows = 1000
 func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) {
 	file, err := assigncsv.Read(r)
 	if err != nil {
-		line, msg := splitLine(err.Error())
-		return ImportResult{}, &ImportError{Rows: []assigncsv.RowError{{Line: line, Error: msg}}}
+		re := assigncsv.RowError{Error: err.Error()}
+		if fe := (*assigncsv.Error)(nil); errors.As(err, &fe) {
+			re.Line, re.Error = fe.Line, fe.Detail()
+		}
+		return ImportResult{}, &ImportError{Rows: []assigncsv.RowError{re}}
 	}
+	// Checking thousands of rows must not hold up discoveries: plan
+	// against a copy, and plan again under the lock only if the
+	// assignments or settings changed meanwhile.
+	c.mu.Lock()
+	base, gen := c.importBaseLocked(), c.gen
+	c.mu.Unlock()
+	plan, res, bad := planImport(file, base)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	res := ImportResult{DryRun: dryRun, Rows: len(file.Rows) + len(file.Errors), Changes: []ImportChange{}}
+	if c.gen != gen {
+		plan, res, bad = planImport(file, c.importBaseLocked())
+	}
+	res.DryRun = dryRun
+	if len(bad) > 0 {
+		return res, &ImportError{Rows: bad}
+	}
+	if dryRun || res.Created+res.Updated == 0 {
+		return res, nil
+	}
+
+	w := store.Write{Assignments: map[appliance.MAC]appliance.Assignment{}}
+	newTokens := map[string]bool{}
+	phones := map[appliance.MAC]appliance.Phone{}
+	for _, pl := range plan {
+		if pl.change == nil {
+			continue
+		}
+		np, evs := c.assignedPhoneLocked(pl.mac, fmt.Sprintf("extension %s (CSV import, line %d)", pl.a.Extension, pl.line), newTokens)
+		phones[pl.mac] = np
+		w.Phones = append(w.Phones, np)
+		w.Assignments[pl.mac] = pl.a
+		w.Events = append(w.Events, evs...)
+	}
+	w.Events = append(w.Events, event(appliance.MAC{}, appliance.EventImport,
+		fmt.Sprintf("CSV import: %d rows, %d created, %d updated, %d unchanged, %d without an assignment", res.Rows, res.Created, res.Updated, res.Unchanged, res.Skipped)))
+	if err := c.commitLocked(w); err != nil {
+		return res, err
+	}
+	for m, np := range phones {
+		c.setAssignmentLocked(m, w.Assignments[m])
+		c.putPhoneLocked(np)
+	}
+	c.log.Info("CSV import", "rows", res.Rows, "created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged)
+	if c.settings.ProvisionMode == appliance.ModeAuto {
+		for _, m := range c.sortedMACsLocked() {
+			if _, changed := phones[m]; changed && c.canNotifyLocked(c.phones[m]) == nil {
+				c.startNotifyLocked(c.phones[m], "auto mode")
+			}
+		}
+	}
+	return res, nil
+}
+
+// importBase is what an import is checked against, copied so that the
+// plan can be made outside the lock.
+type importBase struct {
+	site        appliance.Settings
+	assignments map[appliance.MAC]appliance.Assignment
+	models      map[appliance.MAC]string // the model each known phone reported
+}
+
+func (c *Coordinator) importBaseLocked() importBase {
+	b := importBase{site: c.settings.Clone(), assignments: maps.Clone(c.assignments), models: map[appliance.MAC]string{}}
+	for m, p := range c.phones {
+		if p.Model != "" {
+			b.models[m] = p.Model
+		}
+	}
+	return b
+}
+
+// plannedRow is one row of a good file: the assignment it leaves phone
+// mac with, and the change (nil: none).
+type plannedRow struct {
+	line   int
+	mac    appliance.MAC
+	a      appliance.Assignment
+	change *ImportChange
+}
+
+// planImport decides what importing file over base does: every row's
+// assignment with what it changes, counted in the result; or every bad
+// row, sorted by line (then nothing may be imported). It is pure.
+func planImport(file *assigncsv.File, base importBase) ([]plannedRow, ImportResult, []assigncsv.RowError) {
+	res := ImportResult{Rows: len(file.Rows) + len(file.Errors), Changes: []ImportChange{}}
 	bad := append([]assigncsv.RowError(nil), file.Errors...)
 	badRow := func(row assigncsv.Row, mac string, err error) {
 		re := assigncsv.RowError{Line: row.Line, MAC: mac, Error: err.Error()}
@@ -87,6 +171,7 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 		change *ImportChange
 	}
 	var plan []planned
+	site := base.site
 	lineOfMAC := map[appliance.MAC]int{}
 	for _, row := range file.Rows {
 		raw := row.Get(assigncsv.ColMAC)
@@ -104,11 +189,11 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 			res.Skipped++
 			continue
 		}
-		if appliance.MatchMAC(c.settings.DenyMACs, m) {
+		if appliance.MatchMAC(site.DenyMACs, m) {
 			badRow(row, raw, &appliance.FieldError{Field: assigncsv.ColMAC, Msg: ErrDenied.Error()})
 			continue
 		}
-		old, had := c.assignments[m]
+		old, had := base.assignments[m]
 		a := old
 		if had { // Apply replaces these; keep the stored slices intact
 			a.Codecs, a.Keys = slices.Clone(old.Codecs), slices.Clone(old.Keys)
@@ -131,8 +216,8 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 			continue
 		}
 		model := a.Model
-		if p := c.phones[m]; p != nil && p.Model != "" {
-			model = p.Model
+		if reported := base.models[m]; reported != "" {
+			model = reported
 		}
 		if err := profile.Validate(a, model); err != nil {
 			badRow(row, raw, err)
@@ -159,16 +244,16 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 		inPlan[pl.mac] = true
 	}
 	held := map[string]holder{}
-	for m, a := range c.assignments {
+	for m, a := range base.assignments {
 		if inPlan[m] {
 			continue // replaced by its row (which carries the kept extra accounts)
 		}
-		for _, k := range c.extensionKeys(a) {
+		for _, k := range extensionKeys(a, site) {
 			held[k] = holder{mac: m}
 		}
 	}
 	for _, pl := range plan {
-		for i, k := range c.extensionKeys(pl.a) {
+		for i, k := range extensionKeys(pl.a, site) {
 			h, taken := held[k]
 			if !taken || h.mac == pl.mac {
 				held[k] = holder{line: pl.row.Line, mac: pl.mac}
@@ -191,85 +276,31 @@ func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) 
 		if len(bad) > maxReportedRows {
 			bad = append(bad[:maxReportedRows], assigncsv.RowError{Error: fmt.Sprintf("… and %d more bad rows", len(bad)-maxReportedRows)})
 		}
-		return res, &ImportError{Rows: bad}
+		return nil, res, bad
 	}
-
-	w := store.Write{Assignments: map[appliance.MAC]appliance.Assignment{}}
-	seq := c.eventSeq
-	newTokens := map[string]bool{}
-	phones := map[appliance.MAC]appliance.Phone{}
+	out := make([]plannedRow, 0, len(plan))
 	for _, pl := range plan {
-		if pl.change == nil {
+		out = append(out, plannedRow{line: pl.row.Line, mac: pl.mac, a: pl.a, change: pl.change})
+		switch {
+		case pl.change == nil:
 			res.Unchanged++
-			continue
-		}
-		res.Changes = append(res.Changes, *pl.change)
-		if pl.change.Action == "create" {
+		case pl.change.Action == "create":
 			res.Created++
-		} else {
+			res.Changes = append(res.Changes, *pl.change)
+		default:
 			res.Updated++
-		}
-		if dryRun {
-			continue
-		}
-		var np appliance.Phone
-		p := c.phones[pl.mac]
-		if p == nil {
-			tok := c.uniqueToken()
-			for newTokens[tok] {
-				tok = c.uniqueToken()
-			}
-			newTokens[tok] = true
-			np = appliance.Phone{MAC: pl.mac, State: appliance.StateAssigned, Token: tok, AdminPassword: profile.GeneratePassword()}
-		} else {
-			np = *p
-			np.State, _ = Next(np.State, TrigAssign)
-		}
-		phones[pl.mac] = np
-		w.Phones = append(w.Phones, np)
-		w.Assignments[pl.mac] = pl.a
-		w.Events = append(w.Events, c.newEventLocked(pl.mac, appliance.EventAssigned,
-			fmt.Sprintf("extension %s (CSV import, line %d)", pl.a.Extension, pl.row.Line)))
-		if p != nil && np.State != p.State {
-			w.Events = append(w.Events, c.newEventLocked(pl.mac, appliance.EventState, fmt.Sprintf("%s → %s", p.State, np.State)))
+			res.Changes = append(res.Changes, *pl.change)
 		}
 	}
-	if dryRun || len(w.Assignments) == 0 {
-		return res, nil
-	}
-	w.Events = append(w.Events, c.newEventLocked(appliance.MAC{}, appliance.EventImport,
-		fmt.Sprintf("CSV import: %d rows, %d created, %d updated, %d unchanged, %d without an assignment", res.Rows, res.Created, res.Updated, res.Unchanged, res.Skipped)))
-	if err := c.commitLocked(w); err != nil {
-		c.eventSeq = seq
-		return res, err
-	}
-	for m, np := range phones {
-		c.assignments[m] = w.Assignments[m]
-		if p := c.phones[m]; p != nil {
-			*p = np
-		} else {
-			np := np
-			c.phones[m] = &np
-			c.tokens[np.Token] = m
-		}
-	}
-	c.log.Info("CSV import", "rows", res.Rows, "created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged)
-	if c.settings.ProvisionMode == appliance.ModeAuto {
-		for _, m := range c.sortedMACsLocked() {
-			if _, changed := phones[m]; changed && c.canNotifyLocked(c.phones[m]) == nil {
-				c.startNotifyLocked(c.phones[m], "auto mode")
-			}
-		}
-	}
-	return res, nil
+	return out, res, nil
 }
 
 // extensionKeys are the accounts of a as "server\x00extension", the
 // server being the site's when the assignment names none.
-func (c *Coordinator) extensionKeys(a appliance.Assignment) []string {
+func extensionKeys(a appliance.Assignment, site appliance.Settings) []string {
 	server := a.SIPServer
 	if server == "" {
-		server = c.settings.SIPServer
+		server = site.SIPServer
 	}
 	keys := []string{strings.ToLower(server) + "\x00" + a.Extension}
 	for _, acc := range a.Accounts {
@@ -283,82 +314,11 @@ func (c *Coordinator) extensionKeys(a appliance.Assignment) []string {
 }
 
 // changedFields names the CSV columns whose values differ between a and b
-// (and "accounts"/"p_values" should they, though an import keeps those).
+// (and "accounts" should the rest differ, though an import keeps those).
 func changedFields(a, b appliance.Assignment) []string {
-	var out []string
-	add := func(name string, changed bool) {
-		if changed {
-			out = append(out, name)
-		}
-	}
-	add(assigncsv.ColExtension, a.Extension != b.Extension)
-	add(assigncsv.ColPassword, a.Password != b.Password)
-	add(assigncsv.ColDisplayName, a.DisplayName != b.DisplayName)
-	add(assigncsv.ColAuthID, a.AuthID != b.AuthID)
-	add(assigncsv.ColSIPServer, a.SIPServer != b.SIPServer)
-	add(assigncsv.ColCodecs, !slices.Equal(a.Codecs, b.Codecs))
-	add(assigncsv.ColKeys, !slices.Equal(a.Keys, b.Keys))
-	add(assigncsv.ColModel, a.Model != b.Model)
+	out := assigncsv.Changed(a, b)
 	if len(out) == 0 && !equalAssignments(a, b) {
 		out = append(out, "accounts")
 	}
 	return out
-}
-
-// lineRE matches the "line N: " or "line N, " that assigncsv.Read's
-// errors start with.
-var lineRE = regexp.MustCompile(`^line (\d+)(: |, )`)
-
-// splitLine takes the line number off an assigncsv.Read error: the answer
-// has it in its own field.
-func splitLine(msg string) (int, string) {
-	m := lineRE.FindStringSubmatch(msg)
-	if m == nil {
-		return 0, msg
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n, msg[len(m[0]):]
-}
-
-// ExportOptions choose what ExportCSV writes.
-type ExportOptions struct {
-	// Passwords writes the SIP passwords; without it the column is empty
-	// (and importing the file keeps the stored ones).
-	Passwords bool
-	// Unassigned adds a row (MAC and model only) for every phone without
-	// an assignment, for the installer to fill in and import.
-	Unassigned bool
-}
-
-// ExportCSV writes every assignment (by MAC) as CSV: importing the file
-// again changes nothing. Accounts 2 onwards and raw P-values have no
-// column; an import keeps them.
-func (c *Coordinator) ExportCSV(w io.Writer, opt ExportOptions) error {
-	c.mu.Lock()
-	rows := make([]assigncsv.ExportRow, 0, len(c.assignments))
-	seen := map[appliance.MAC]bool{}
-	for m, a := range c.assignments {
-		a := a
-		rows = append(rows, assigncsv.ExportRow{MAC: m, Assignment: &a})
-		seen[m] = true
-	}
-	if opt.Unassigned {
-		for m, p := range c.phones {
-			if !seen[m] && !appliance.MatchMAC(c.settings.DenyMACs, m) {
-				rows = append(rows, assigncsv.ExportRow{MAC: m, Model: p.Model})
-			}
-		}
-	}
-	c.mu.Unlock()
-	slices.SortFunc(rows, func(a, b assigncsv.ExportRow) int { return strings.Compare(a.MAC.String(), b.MAC.String()) })
-	cw, err := assigncsv.NewWriter(w, opt.Passwords)
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if err := cw.Write(r); err != nil {
-			return err
-		}
-	}
-	return cw.Flush()
 }

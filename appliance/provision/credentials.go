@@ -39,17 +39,10 @@ func (c *Coordinator) SetAdminPassword(pw string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ev := c.newEventLocked(appliance.MAC{}, appliance.EventSettings, "admin password set")
+	ev := event(appliance.MAC{}, appliance.EventSettings, "admin password set")
 	if err := c.commitLocked(store.Write{Admin: cred, Events: []appliance.Event{ev}}); err != nil {
-		c.eventSeq--
 		return err
 	}
 	c.admin = cred
 	return nil
-}
-
-// Events returns stored events (flushing queued ones first).
-func (c *Coordinator) Events(f store.EventFilter) ([]appliance.Event, error) {
-	c.flush(false)
-	return c.store.Events(f)
 }
