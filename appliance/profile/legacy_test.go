@@ -83,10 +83,7 @@ func TestEncodeLegacyKnownAnswer(t *testing.T) {
 func TestRenderLegacyRoundTrip(t *testing.T) {
 	for _, model := range []string{"GXP2130", "GXP2140", "GXP2160", ""} {
 		t.Run(model, func(t *testing.T) {
-			m, ok := LookupModel(model)
-			if !ok {
-				m = fallbackModel
-			}
+			m, _, _ := resolveModel(model, appliance.Assignment{})
 			a := appliance.Assignment{
 				Extension: "201", Password: "p&w=d %+/?#", DisplayName: "Zoë & Co", Codecs: []string{"OPUS"},
 				Accounts: extraAccounts(m.Accounts - 1), Keys: someKeys(m.Keys()),

@@ -232,11 +232,8 @@ func TestEveryPNumberIsInTheReference(t *testing.T) {
 		}
 	}
 
-	for _, model := range []string{"GXP2130", "GXP2140", "GXP2160", ""} {
-		m, _ := LookupModel(model)
-		if model == "" {
-			m = fallbackModel
-		}
+	for _, model := range []string{"GXP2130", "GXP2135", "GXP2140", "GXP2160", "GXP2170", ""} {
+		m, _, _ := resolveModel(model, appliance.Assignment{})
 		a := appliance.Assignment{Extension: "201", Password: "pw", Accounts: extraAccounts(m.Accounts - 1), Codecs: []string{"PCMU"}}
 		for range m.Keys() {
 			a.Keys = append(a.Keys, appliance.Key{Type: "speed_dial", Value: "1"})

@@ -121,9 +121,9 @@ func TestRenderGolden(t *testing.T) {
 		// 5 extra accounts; 26 keys: MPK1-24, VPK7-8. The model comes
 		// from the assignment: the phone has not said yet.
 		{"gxp2160", "", with(base, extraAccounts(5), someKeys(26), "GXP2160")},
-		// Model unknown: GXP2130 layout, and nothing the assignment does
-		// not use is touched.
-		{"unknown", "", with(base, extraAccounts(1), someKeys(10), "")},
+		// Model unknown: account 1, codecs and site settings only, and
+		// nothing the assignment does not use is touched.
+		{"unknown", "", with(base, nil, nil, "")},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			in := input(t, tc.model, tc.a)
@@ -385,7 +385,7 @@ func TestRenderClears(t *testing.T) {
 	}
 
 	// Unknown model: only what the assignment says.
-	got = render(t, input(t, "", appliance.Assignment{Extension: "201", Keys: []appliance.Key{{Type: "blf", Value: "202"}}}))
+	got = render(t, input(t, "", appliance.Assignment{Extension: "201"}))
 	for _, p := range []string{"P401", "P501", "P324", "P1369", "P23800"} {
 		if v, ok := got[p]; ok {
 			t.Errorf("unknown model: %s = %q, want it left out", p, v)
