@@ -133,6 +133,16 @@ func (c config) site(in Input, a appliance.Assignment, m Model) error {
 	if in.AdminPassword != "" {
 		c.set(2, in.AdminPassword, "admin_password")
 	}
+	// Phone-side Plug-and-Play (P1414, "3CX Auto Provision", default on)
+	// is switched off once the box has provisioned the phone: the box
+	// does not need it (later downloads go through P237), and left on,
+	// the phone takes the first answer from anyone on the LAN at every
+	// boot. settings.keep_pnp keeps it on (docs/models.md).
+	if s.KeepPnP {
+		c.set(1414, "1", "settings.keep_pnp")
+	} else {
+		c.set(1414, "0", "settings.keep_pnp")
+	}
 	c.setIf(30, s.NTPServer, "settings.ntp_server")
 	c.setIf(64, s.Timezone, "settings.timezone")
 	c.setIf(1362, s.Language, "settings.language")

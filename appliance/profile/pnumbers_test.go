@@ -188,7 +188,7 @@ var refGlobals = map[int]string{
 	2: "admin password", 30: "NTP server", 64: "time zone", 192: "firmware server path",
 	193: "auto-check interval", 194: "automatic upgrade", 212: "config upgrade via",
 	237: "config server path", 285: "hour of day", 286: "day of week", 1362: "language",
-	6767: "firmware upgrade via",
+	1414: "3CX auto provision", 6767: "firmware upgrade via",
 }
 
 // TestEveryPNumberIsInTheReference renders each model with every feature in

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"fmt"
@@ -460,5 +461,44 @@ func TestMask(t *testing.T) {
 	}
 	if bytes.Contains(Mask(b), []byte("pw1")) {
 		t.Error("masked output still contains the password")
+	}
+}
+
+// TestRenderPnP is fault 6: every config the box renders switches the
+// phone's own Plug-and-Play off (P1414=0), on every model and for a model
+// not in the table too, unless settings.keep_pnp keeps it on; a raw
+// p_values override still wins, as for every other P-value.
+func TestRenderPnP(t *testing.T) {
+	names := []string{"", "DP750"}
+	for _, m := range models {
+		names = append(names, m.Name)
+	}
+	for _, model := range names {
+		in := input(t, model, appliance.Assignment{Extension: "201"})
+		if got := render(t, in)["P1414"]; got != "0" {
+			t.Errorf("%q: P1414 = %q, want 0", model, got)
+		}
+		in.Site.KeepPnP = true
+		if got := render(t, in)["P1414"]; got != "1" {
+			t.Errorf("%q keep_pnp: P1414 = %q, want 1", model, got)
+		}
+		b, err := RenderLegacy(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, vals, err := decodeLegacy(b); err != nil || vals["P1414"] != "1" {
+			t.Errorf("%q legacy: P1414 = %q (%v), want 1", model, vals["P1414"], err)
+		}
+	}
+	in := input(t, "GXP2140", appliance.Assignment{Extension: "201", PValues: map[string]string{"P1414": "1"}})
+	if got := render(t, in)["P1414"]; got != "1" {
+		t.Errorf("assignment p_values P1414=1: P1414 = %q", got)
+	}
+
+	// The setting's JSON name is keep_pnp, and it survives a settings
+	// round trip through JSON.
+	var s appliance.Settings
+	if err := json.Unmarshal([]byte(`{"keep_pnp": true}`), &s); err != nil || !s.KeepPnP {
+		t.Errorf(`{"keep_pnp": true} decodes to KeepPnP=%v (%v)`, s.KeepPnP, err)
 	}
 }
