@@ -122,6 +122,19 @@ func TestRenderGolden(t *testing.T) {
 		// 5 extra accounts; 26 keys: MPK1-24, VPK7-8. The model comes
 		// from the assignment: the phone has not said yet.
 		{"gxp2160", "", with(base, extraAccounts(5), someKeys(26), "GXP2160")},
+		// One golden file per family beyond the GXP21xx above.
+		// GXP16xx: 1 extra account; 8 keys on MPK1-8, no on-screen keys.
+		{"gxp1628", "GXP1628", with(base, extraAccounts(1), someKeys(8), "")},
+		// GXP17xx: 3 extra accounts; 3 keys on VPK9-11 (8 fixed line
+		// keys, VPK7-8 among them in the 23800 block).
+		{"gxp1780", "GXP1780", with(base, extraAccounts(3), someKeys(3), "")},
+		// GXP2170: 5 extra accounts; 2 keys on VPK13-14, no MPKs.
+		{"gxp2170", "GXP2170", with(base, extraAccounts(5), someKeys(2), "")},
+		// GRP26xx: the phone says GRP2614W; 3 extra accounts; 26 keys on
+		// MPK1-24, then VPK5-6.
+		{"grp2614", "GRP2614W", with(base, extraAccounts(3), someKeys(26), "")},
+		// GRP2615: account 5 in the 700 block.
+		{"grp2615", "GRP2615", with(base, extraAccounts(4), someKeys(1), "")},
 		// Model unknown: account 1, codecs and site settings only, and
 		// nothing the assignment does not use is touched.
 		{"unknown", "", with(base, nil, nil, "")},
