@@ -3,6 +3,7 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,5 +222,49 @@ func TestGRPAccount5(t *testing.T) {
 		if v, ok := got[p]; ok {
 			t.Errorf("%s = %q on a GRP", p, v)
 		}
+	}
+}
+
+// TestModelsDoc checks that docs/models.md's table is the model table:
+// every row, its counts, URL form, sources and note.
+func TestModelsDoc(t *testing.T) {
+	b, err := os.ReadFile("../../docs/models.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "| GXP") && !strings.HasPrefix(line, "| GRP") {
+			continue
+		}
+		var cells []string
+		for _, c := range strings.Split(strings.Trim(line, "|"), " | ") {
+			cells = append(cells, strings.TrimSpace(c))
+		}
+		if _, dup := rows[cells[0]]; dup {
+			t.Errorf("%s: two rows", cells[0])
+		}
+		rows[cells[0]] = cells
+	}
+	for _, m := range models {
+		form, _ := URLForm(m.Name)
+		note := m.Note
+		if note == "" {
+			note = "–"
+		}
+		want := []string{m.Name, string(m.Family), strconv.Itoa(m.Accounts), strconv.Itoa(m.LineVPKs), strconv.Itoa(m.MPKs),
+			strconv.Itoa(m.VPKs), strconv.Itoa(m.Keys()), form, m.Source, note}
+		got, ok := rows[m.Name]
+		if !ok {
+			t.Errorf("%s: no row in docs/models.md", m.Name)
+			continue
+		}
+		if strings.Join(got, " | ") != strings.Join(want, " | ") {
+			t.Errorf("docs/models.md row\n got  %s\n want %s", strings.Join(got, " | "), strings.Join(want, " | "))
+		}
+		delete(rows, m.Name)
+	}
+	for name := range rows {
+		t.Errorf("docs/models.md has a row for %s, which the model table lacks", name)
 	}
 }
