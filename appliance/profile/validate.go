@@ -101,11 +101,17 @@ func validateKey(i int, k appliance.Key, s slot, m Model) error {
 	if !ok {
 		return fieldErr(f+"type", "unknown key type %q (known: %s)", k.Type, strings.Join(KeyTypes(), ", "))
 	}
+	if mode.vpkOnly && !s.vpk && m.Keys() == m.MPKs {
+		return fieldErr(f+"type", "%s works on on-screen keys (VPKs) only, and the box sets none on the %s", strings.ToLower(strings.TrimSpace(k.Type)), m.Name)
+	}
 	if mode.vpkOnly && !s.vpk {
 		return fieldErr(f+"type", "%s works on on-screen keys (VPKs) only, and keys[0]…keys[%d] are the %s's physical MPKs; move it to keys[%d] or later",
 			strings.ToLower(strings.TrimSpace(k.Type)), m.MPKs-1, m.Name, m.MPKs)
 	}
 	if k.Account < 0 || k.Account > m.Accounts {
+		if m.Note != "" {
+			return fieldErr(f+"account", "%s takes accounts 1-%d from the box (%s), have %d", m.Name, m.Accounts, m.Note, k.Account)
+		}
 		return fieldErr(f+"account", "%s has accounts 1-%d, have %d", m.Name, m.Accounts, k.Account)
 	}
 	if mode.needsValue && strings.TrimSpace(k.Value) == "" {
