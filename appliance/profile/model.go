@@ -168,6 +168,28 @@ func URLForm(model string) (form string, known bool) {
 	return appliance.URLFormFile, true
 }
 
+// URLFormAuto is a per-phone or per-site NOTIFY URL form that defers to
+// the next level: the phone to the site, the site to the model family.
+// "" means the same.
+const URLFormAuto = "auto"
+
+// ChooseURLForm returns the NOTIFY URL form for a phone of model: the
+// phone's own choice, else the site's, else the family default
+// (URLForm), else the file form of the vendor guide. A choice of "" or
+// URLFormAuto defers to the next level; anything else is taken as given
+// (the caller validates it).
+func ChooseURLForm(model, phone, site string) string {
+	for _, f := range []string{phone, site} {
+		if f != "" && f != URLFormAuto {
+			return f
+		}
+	}
+	if f, ok := URLForm(model); ok {
+		return f
+	}
+	return appliance.URLFormFile
+}
+
 // resolveModel picks the model to lay the config out for: the one the phone
 // reported, else (nothing reported yet) the one the assignment expects.
 // known is false when that model is not in the table; m then has the name

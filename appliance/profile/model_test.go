@@ -268,3 +268,21 @@ func TestModelsDoc(t *testing.T) {
 		t.Errorf("docs/models.md has a row for %s, which the model table lacks", name)
 	}
 }
+
+func TestChooseURLForm(t *testing.T) {
+	file, folder := appliance.URLFormFile, appliance.URLFormFolder
+	for _, tc := range []struct{ model, phone, site, want string }{
+		{"GXP2140", "", "", file},
+		{"GRP2612W", "", "", folder},
+		{"GRP2612W", "", URLFormAuto, folder},
+		{"GRP2612W", "", file, file},         // the site overrides the family
+		{"GXP2140", folder, file, folder},    // the phone overrides the site
+		{"GRP2612", URLFormAuto, "", folder}, // auto defers
+		{"DP750", "", "", file},              // no family: the vendor guide's form
+		{"", "", folder, folder},
+	} {
+		if got := ChooseURLForm(tc.model, tc.phone, tc.site); got != tc.want {
+			t.Errorf("ChooseURLForm(%q, %q, %q) = %q, want %q", tc.model, tc.phone, tc.site, got, tc.want)
+		}
+	}
+}
