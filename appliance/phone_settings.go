@@ -65,6 +65,11 @@ type PhoneSettings struct {
 	// LegacyBinary makes the box also serve the legacy binary cfg<mac>
 	// file; off, phones get the XML file only.
 	LegacyBinary bool `json:"legacy_binary"`
+	// KeepPnP keeps the phones' own Plug-and-Play (Grandstream P1414) on
+	// in the configs the box renders; off (the default), a provisioned
+	// phone stops multicasting its SUBSCRIBE at every boot and taking the
+	// first answer from anyone on the LAN (docs/models.md).
+	KeepPnP bool `json:"keep_pnp"`
 }
 
 // AutoProvision is the phone's own periodic config check.

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"fmt"
@@ -121,9 +122,22 @@ func TestRenderGolden(t *testing.T) {
 		// 5 extra accounts; 26 keys: MPK1-24, VPK7-8. The model comes
 		// from the assignment: the phone has not said yet.
 		{"gxp2160", "", with(base, extraAccounts(5), someKeys(26), "GXP2160")},
-		// Model unknown: GXP2130 layout, and nothing the assignment does
-		// not use is touched.
-		{"unknown", "", with(base, extraAccounts(1), someKeys(10), "")},
+		// One golden file per family beyond the GXP21xx above.
+		// GXP16xx: 1 extra account; 8 keys on MPK1-8, no on-screen keys.
+		{"gxp1628", "GXP1628", with(base, extraAccounts(1), someKeys(8), "")},
+		// GXP17xx: 3 extra accounts; 3 keys on VPK9-11 (8 fixed line
+		// keys, VPK7-8 among them in the 23800 block).
+		{"gxp1780", "GXP1780", with(base, extraAccounts(3), someKeys(3), "")},
+		// GXP2170: 5 extra accounts; 2 keys on VPK13-14, no MPKs.
+		{"gxp2170", "GXP2170", with(base, extraAccounts(5), someKeys(2), "")},
+		// GRP26xx: the phone says GRP2614W; 3 extra accounts; 26 keys on
+		// MPK1-24, then VPK5-6.
+		{"grp2614", "GRP2614W", with(base, extraAccounts(3), someKeys(26), "")},
+		// GRP2615: account 5 in the 700 block.
+		{"grp2615", "GRP2615", with(base, extraAccounts(4), someKeys(1), "")},
+		// Model unknown: account 1, codecs and site settings only, and
+		// nothing the assignment does not use is touched.
+		{"unknown", "", with(base, nil, nil, "")},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			in := input(t, tc.model, tc.a)
@@ -385,7 +399,7 @@ func TestRenderClears(t *testing.T) {
 	}
 
 	// Unknown model: only what the assignment says.
-	got = render(t, input(t, "", appliance.Assignment{Extension: "201", Keys: []appliance.Key{{Type: "blf", Value: "202"}}}))
+	got = render(t, input(t, "", appliance.Assignment{Extension: "201"}))
 	for _, p := range []string{"P401", "P501", "P324", "P1369", "P23800"} {
 		if v, ok := got[p]; ok {
 			t.Errorf("unknown model: %s = %q, want it left out", p, v)
@@ -460,5 +474,44 @@ func TestMask(t *testing.T) {
 	}
 	if bytes.Contains(Mask(b), []byte("pw1")) {
 		t.Error("masked output still contains the password")
+	}
+}
+
+// TestRenderPnP is fault 6: every config the box renders switches the
+// phone's own Plug-and-Play off (P1414=0), on every model and for a model
+// not in the table too, unless settings.keep_pnp keeps it on; a raw
+// p_values override still wins, as for every other P-value.
+func TestRenderPnP(t *testing.T) {
+	names := []string{"", "DP750"}
+	for _, m := range models {
+		names = append(names, m.Name)
+	}
+	for _, model := range names {
+		in := input(t, model, appliance.Assignment{Extension: "201"})
+		if got := render(t, in)["P1414"]; got != "0" {
+			t.Errorf("%q: P1414 = %q, want 0", model, got)
+		}
+		in.Site.KeepPnP = true
+		if got := render(t, in)["P1414"]; got != "1" {
+			t.Errorf("%q keep_pnp: P1414 = %q, want 1", model, got)
+		}
+		b, err := RenderLegacy(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, vals, err := decodeLegacy(b); err != nil || vals["P1414"] != "1" {
+			t.Errorf("%q legacy: P1414 = %q (%v), want 1", model, vals["P1414"], err)
+		}
+	}
+	in := input(t, "GXP2140", appliance.Assignment{Extension: "201", PValues: map[string]string{"P1414": "1"}})
+	if got := render(t, in)["P1414"]; got != "1" {
+		t.Errorf("assignment p_values P1414=1: P1414 = %q", got)
+	}
+
+	// The setting's JSON name is keep_pnp, and it survives a settings
+	// round trip through JSON.
+	var s appliance.Settings
+	if err := json.Unmarshal([]byte(`{"keep_pnp": true}`), &s); err != nil || !s.KeepPnP {
+		t.Errorf(`{"keep_pnp": true} decodes to KeepPnP=%v (%v)`, s.KeepPnP, err)
 	}
 }
