@@ -21,7 +21,7 @@ func TestPhonesAndAssignments(t *testing.T) {
 
 	var p map[string]any
 	code := b.admin.Call(t, "PUT", "/api/phones/00:0b:82:11:22:33/assignment",
-		`{"extension":"201","password":"pw-201-secret","display_name":"Front desk","codecs":["pcmu","G722"],
+		`{"extension":"201","password":"pw-201-secret","display_name":"Front desk","codecs":["pcmu","G722"],"model":"GXP2140",
 		  "accounts":[{"extension":"202","password":"pw-202-secret"}]}`, &p)
 	if code != 200 || p["state"] != "assigned" || p["mac"] != "000B82112233" || p["ip"] != nil || p["first_seen"] != nil {
 		t.Fatalf("pre-stage: %d %v", code, p)

@@ -60,9 +60,9 @@ func TestEvents(t *testing.T) {
 
 func TestCSVImportExport(t *testing.T) {
 	b := newTestBox(t)
-	csv := "mac,extension,password,display_name,keys\n" +
-		"000B82000001,201,pw-201-secret,Reception,blf:202:Sales\n" +
-		"000B82000002,202,pw-202-secret,\"Lager, Süd\",\n"
+	csv := "mac,extension,password,display_name,keys,model\n" +
+		"000B82000001,201,pw-201-secret,Reception,blf:202:Sales,GXP2140\n" +
+		"000B82000002,202,pw-202-secret,\"Lager, Süd\",,\n"
 	bad := "mac,extension,password\nxyz,201,pw\n000B82000003,,pw\n"
 	for _, tc := range []struct {
 		name, ctype, path, body string
@@ -115,7 +115,7 @@ func TestCSVImportExport(t *testing.T) {
 		t.Errorf("export: %d %v", plain.Code, plain.Header)
 	}
 	want := "mac,extension,password,display_name,auth_id,sip_server,codecs,keys,model\n" +
-		"000B82000001,201,,Reception,,,,blf:202:Sales,\n" +
+		"000B82000001,201,,Reception,,,,blf:202:Sales,GXP2140\n" +
 		"000B82000002,202,,\"Lager, Süd\",,,,,\n"
 	if diff := cmp.Diff(want, string(plain.Body)); diff != "" {
 		t.Errorf("export without passwords (-want +got):\n%s", diff)
