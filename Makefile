@@ -34,6 +34,15 @@ soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost 
 bench: ## Benchmarks; results go in the README
 	scripts/bench.sh
 
+image: ## The box's SD-card image: BUILDROOT=<Buildroot checkout> [O=out/buildroot] (docs/box.md)
+	scripts/image.sh
+
+image-check: ## Our defconfig survives Buildroot's olddefconfig: BUILDROOT=<Buildroot checkout>
+	scripts/check-defconfig.sh
+
+qemu-test: build-arm64 ## Boot the box's rootfs in an arm64 VM (QEMU) and test it from a LAN of namespaces (root)
+	scripts/qemu-test.sh
+
 lint: ## gofmt and go vet only
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
@@ -42,3 +51,4 @@ clean: ## Remove build output
 	rm -rf bin
 
 .PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean
+.PHONY: image image-check qemu-test
