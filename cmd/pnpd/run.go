@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	nm, err := netif.New(netif.Config{
 		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
 		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
-		DHCPTimeout: o.dhcpTimeout, Hostname: "pnpbox",
+		DHCPTimeout: o.dhcpTimeout, Hostname: boxHostname(ifname),
 		Log: log.With("component", "net"), OnChange: lanState.update,
 	})
 	if err != nil {

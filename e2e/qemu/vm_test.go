@@ -43,6 +43,7 @@ type vm struct {
 	qemu    *exec.Cmd
 	exited  chan error
 	started time.Time
+	leases  string // dnsmasq's lease file
 }
 
 func TestBox(t *testing.T) {
@@ -80,6 +81,10 @@ func TestBox(t *testing.T) {
 		v.console.login(t)
 		if got := strings.TrimSpace(v.console.run(t, "hostname")); got != hostname {
 			t.Errorf("hostname %q, want %q", got, hostname)
+		}
+		// DHCP option 12: the router's lease list shows the same name.
+		if b, _ := os.ReadFile(v.leases); !strings.Contains(string(b), " "+boxIP+" "+hostname+" ") {
+			t.Errorf("dnsmasq's lease for %s does not name %s:\n%s", boxIP, hostname, b)
 		}
 		mounts := v.console.run(t, "cat /proc/mounts")
 		if !regexp.MustCompile(`(?m)^/dev/vda /data ext4 `).MatchString(mounts) {
@@ -154,6 +159,7 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 	v.laptop.IP(t, "addr", "add", "198.18.0.3/24", "dev", "eth0")
 	v.laptop.IP(t, "route", "add", "224.0.0.0/4", "dev", "eth0")
 	v.http = l.HTTPClient()
+	v.leases = filepath.Join(dir, "leases")
 
 	netnstest.Start(t, l.Command("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
 		"--no-resolv", "--no-hosts", "--user=root", "--group=root", "--bind-interfaces",
@@ -161,7 +167,7 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 		"--dhcp-range=198.18.0.50,198.18.0.60,2m",
 		"--dhcp-host="+vmMAC+","+boxIP, "--dhcp-authoritative", "--log-dhcp", "--log-facility=-",
 		"--dhcp-option=option:ntp-server,198.18.0.1", "--dhcp-option=option:dns-server,198.18.0.1",
-		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "dnsmasq.pid")), "dnsmasq")
+		"--dhcp-leasefile="+v.leases, "--pid-file="+filepath.Join(dir, "dnsmasq.pid")), "dnsmasq")
 
 	// /data: an ext4 disk labelled as the box's data partition, with the
 	// site settings a box would keep there.
