@@ -123,7 +123,11 @@ cat >"$ir/init" <<INIT
 /bin/busybox --install -s
 umount /proc
 mount -t devtmpfs dev /dev
-for m in ${order[*]}; do insmod /lib/modules/\$m.ko || echo "init: insmod \$m failed"; done
+# i6300esb: a 10 s timeout (the Pi's bcm2835-wdt has about 15 s).
+for m in ${order[*]}; do
+	p=; [ \$m = i6300esb ] && p=heartbeat=10
+	insmod /lib/modules/\$m.ko \$p || echo "init: insmod \$m failed"
+done
 # The box's root is read-only; so is this one, to catch a stray write.
 mount -o remount,ro / 2>/dev/null || mount -t rootfs -o remount,ro rootfs / || echo "init: root stays writable"
 exec /sbin/init

@@ -22,6 +22,7 @@ type options struct {
 	net           string
 	logLevel      string
 	version       bool
+	watchdog      bool
 
 	ledGPIO, buttonGPIO string
 	buttonActiveLow     bool
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.dhcpTimeout, "dhcp-timeout", 30*time.Second, "how long DHCP may take before the fallback address is used (DHCP keeps trying)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.watchdog, "watchdog", false, "feed /dev/watchdog while healthy, so a hung pnpd resets the board (the box's init sets it; never on a laptop)")
 	// PNPD_<NAME> from the environment, below what the command line says.
 	// Value.Set (not fs.Set) keeps them out of fs.Visit, which then lists
 	// just the command line's.

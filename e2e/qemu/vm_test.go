@@ -41,7 +41,7 @@ type vm struct {
 	http    *http.Client
 	console *console
 	qemu    *exec.Cmd
-	exited  chan error
+	off     chan struct{} // closed when QEMU has exited
 	started time.Time
 	leases  string // dnsmasq's lease file
 }
@@ -59,6 +59,11 @@ func TestBox(t *testing.T) {
 
 	v := boot(t, kernel, initrd)
 	t.Cleanup(func() {
+		select {
+		case <-v.off:
+			return
+		default:
+		}
 		if (t.Failed() || testing.Verbose()) && v.console.logged {
 			t.Logf("--- /var/log/messages in the VM ---\n%s", v.console.run(t, "cat /var/log/messages"))
 		}
@@ -138,12 +143,28 @@ func TestBox(t *testing.T) {
 		}
 	})
 
+	// Last, as it ends the VM: pnpd feeds the watchdog (i6300esb, 10 s
+	// timeout) only while it is alive and healthy. The VM has run far
+	// longer than 10 s so far, so it was fed; a stopped pnpd is not.
+	t.Run("watchdog", func(t *testing.T) {
+		v.console.login(t)
+		pid := pidof(t, v.console)
+		stopped := time.Now()
+		fmt.Fprintf(v.console.conn, "kill -STOP %s\n", pid)
+		select {
+		case <-v.off:
+			t.Logf("MEASURED pnpd stopped to board reset (QEMU -watchdog-action poweroff): %.1f s", time.Since(stopped).Seconds())
+		case <-time.After(60 * time.Second):
+			t.Fatal("the VM still runs 60 s after pnpd was stopped: the watchdog did not fire")
+		}
+	})
+
 	t.Logf("MEASURED whole VM test: %.1f s after power-on", time.Since(v.started).Seconds())
 }
 
 func boot(t *testing.T, kernel, initrd string) *vm {
 	dir := t.TempDir()
-	v := &vm{t: t, lan: netnstest.New(t, "pnpbox-vm-lan"), laptop: netnstest.New(t, "pnpbox-vm-laptop"), exited: make(chan error, 1)}
+	v := &vm{t: t, lan: netnstest.New(t, "pnpbox-vm-lan"), laptop: netnstest.New(t, "pnpbox-vm-laptop"), off: make(chan struct{})}
 	l := v.lan
 	l.IP(t, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
 	l.IP(t, "tuntap", "add", "dev", "tap0", "mode", "tap")
@@ -199,10 +220,10 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 	if err := v.qemu.Start(); err != nil {
 		t.Fatalf("qemu: %v", err)
 	}
-	go func() { v.exited <- v.qemu.Wait() }()
+	go func() { v.qemu.Wait(); close(v.off) }()
 	t.Cleanup(func() {
 		v.qemu.Process.Kill()
-		<-v.exited
+		<-v.off
 		if t.Failed() || testing.Verbose() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("--- VM console ---\n%s\n--- qemu ---\n%s", b, qout.String())
