@@ -73,11 +73,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ifname := ifnames[0]
 	// Checked before anything is opened; Setup (below) changes the system.
 	lanState := &lan{log: log.With("component", "net")}
+	responder := newResponder(ifname, o.http, log.With("component", "mdns"))
 	nm, err := netif.New(netif.Config{
 		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
 		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
 		DHCPTimeout: o.dhcpTimeout, Hostname: boxHostname(ifname),
-		Log: log.With("component", "net"), OnChange: lanState.update,
+		Log:      log.With("component", "net"),
+		OnChange: func(s []netif.State) { lanState.update(s); responder.SetAddrs(addrsOn(s, ifname)) },
 	})
 	if err != nil {
 		return fmt.Errorf("-net %s: %w", o.net, err)
@@ -178,6 +180,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { signals(ctx, b, coord, log); return nil })
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
+	g.Go(func() error { return runResponder(ctx, responder, log.With("component", "mdns")) })
 	g.Go(func() error { return runWatchdog(ctx, o, st, coord, sipSrv, log.With("component", "watchdog")) })
 
 	log.Info("ready", "iface", strings.Join(nm.Names(), ","), "http", ln.Addr().String(), "sip_port", sipSrv.Port())

@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
 
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
 	"github.com/pnpbox/pnpbox/appliance/store"
+	"github.com/pnpbox/pnpbox/board/mdns"
+	"github.com/pnpbox/pnpbox/board/netif"
 	"github.com/pnpbox/pnpbox/board/watchdog"
 )
 
@@ -32,4 +37,39 @@ func runWatchdog(ctx context.Context, o *options, st *store.Store, coord *provis
 		return nil
 	}}
 	return f.Run(ctx)
+}
+
+// newResponder is the mDNS responder for the primary interface: the
+// box's name (hostnameFor its MAC) .local and its page as _http._tcp on
+// the -http port.
+func newResponder(ifname, httpAddr string, log *slog.Logger) *mdns.Responder {
+	port := 80
+	if _, p, err := net.SplitHostPort(httpAddr); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
+		}
+	}
+	return mdns.New(mdns.Config{Hostname: boxHostname(ifname), Iface: ifname, Port: port, Log: log})
+}
+
+// addrsOn returns the IPv4 addresses of the interface named ifname.
+func addrsOn(states []netif.State, ifname string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range states {
+		if s.Name == ifname {
+			for _, p := range s.Prefixes {
+				out = append(out, p.Addr())
+			}
+		}
+	}
+	return out
+}
+
+// runResponder runs r until ctx is done. mDNS is a convenience: if it
+// cannot run (port 5353 taken, say) pnpd goes on without it.
+func runResponder(ctx context.Context, r *mdns.Responder, log *slog.Logger) error {
+	if err := r.Run(ctx); err != nil {
+		log.Warn("mDNS responder stopped; the box is not findable as "+r.Name(), "err", err)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/pnpbox/pnpbox/internal/netnstest"
 )
 
@@ -110,6 +111,24 @@ func TestBox(t *testing.T) {
 		}
 		rep := v.phonesim(t, phonesim, "br0", "198.18.0.100", "000B82E00001")
 		checkReport(t, rep, 2)
+	})
+
+	t.Run("mDNS", func(t *testing.T) {
+		// From another machine on the LAN: the name, and the page as a
+		// DNS-SD service.
+		a := v.mdnsQuery(t, hostname+".local.", dns.TypeA)
+		if len(a) == 0 || a[0].(*dns.A).A.String() != boxIP {
+			t.Errorf("%s.local A: %v, want %s", hostname, a, boxIP)
+		}
+		var port uint16
+		for _, rr := range v.mdnsQuery(t, "_http._tcp.local.", dns.TypePTR) {
+			if srv, ok := rr.(*dns.SRV); ok && srv.Target == hostname+".local." {
+				port = srv.Port
+			}
+		}
+		if port != 80 {
+			t.Errorf("_http._tcp: no SRV for %s.local on port 80 (port %d)", hostname, port)
+		}
 	})
 
 	t.Run("kill -9", func(t *testing.T) {
@@ -330,6 +349,36 @@ func checkReport(t *testing.T, rep report, n int) {
 				p.MAC, p.Got200, p.Notify, p.FirstOK, p.SecondOK, p.Identical, p.Error)
 		}
 	}
+}
+
+// mdnsQuery asks the LAN by multicast DNS from the laptop namespace (a
+// one-shot query from an ordinary port, RFC 6762 §5.1) and returns the
+// first answer's records.
+func (v *vm) mdnsQuery(t *testing.T, name string, qtype uint16) []dns.RR {
+	t.Helper()
+	conn, err := netnstest.Do(v.laptop, func() (*net.UDPConn, error) { return net.ListenUDP("udp4", &net.UDPAddr{}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	b, _ := q.Pack()
+	buf := make([]byte, 9000)
+	for range 5 {
+		conn.WriteToUDP(b, &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353})
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := conn.ReadFromUDP(buf)
+		if err != nil {
+			continue
+		}
+		var m dns.Msg
+		if m.Unpack(buf[:n]) == nil && len(m.Answer) > 0 {
+			return m.Answer
+		}
+	}
+	t.Fatalf("no mDNS answer for %s from the laptop namespace", name)
+	return nil
 }
 
 func waitFor(d time.Duration, cond func() bool) bool {
