@@ -5,6 +5,7 @@ go 1.25.0
 require github.com/google/go-cmp v0.7.0
 
 require (
+	github.com/beevik/ntp v1.5.0
 	github.com/emiago/sipgo v1.7.3
 	github.com/hashicorp/mdns v1.0.7
 	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae

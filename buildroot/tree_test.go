@@ -183,8 +183,9 @@ func TestOverlay(t *testing.T) {
 		}
 	}
 	run := read(t, "rootfs/usr/libexec/pnpbox/pnpd-run") + read(t, "rootfs/etc/default/pnpd")
-	if !strings.Contains(run, `PNPD_ARGS="-net dhcp -data /data/pnpd -http :80 -watchdog"`) {
-		t.Error("pnpd is not started with -net dhcp -data /data/pnpd -http :80 -watchdog")
+	const args = `PNPD_ARGS="-net dhcp -data /data/pnpd -http :80 -watchdog -set-clock -resolv-conf /etc/resolv.conf"`
+	if !strings.Contains(run, args) {
+		t.Errorf("pnpd is not started with %s", args)
 	}
 	data := read(t, "rootfs/etc/init.d/S05data")
 	fsck, mount := strings.Index(data, "e2fsck -p"), strings.Index(data, "mount -t ext4")

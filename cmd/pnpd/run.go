@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	nm, err := netif.New(netif.Config{
 		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
 		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
-		DHCPTimeout: o.dhcpTimeout, Hostname: boxHostname(ifname),
+		DHCPTimeout: o.dhcpTimeout, Hostname: boxHostname(ifname), ResolvConf: o.resolvConf,
 		Log:      log.With("component", "net"),
 		OnChange: func(s []netif.State) { lanState.update(s); responder.SetAddrs(addrsOn(s, ifname)) },
 	})
@@ -147,9 +147,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Info("button pressed: provision all pending")
 		coord.ProvisionAll()
 	})
+	clk := newClock(nm, coord, ifname, log.With("component", "clock"))
 	box := func() web.Box {
 		ifs := sipSrv.Interfaces()
-		out := web.Box{Version: fullVersion(), Started: started, Interface: ifname,
+		out := web.Box{Version: fullVersion(), Started: started, Interface: ifname, TimeSynced: timeSynced(o, clk),
 			MulticastJoined: sipSrv.Joined(), LED: string(pnl.Pattern()), SIP: sipSrv.Stats(), Problem: lanState.problem()}
 		for _, i := range ifs {
 			out.Interfaces = append(out.Interfaces, web.Iface{Name: i.Name, Addresses: i.Prefixes, Joined: sipSrv.JoinedOn(i.Index), UnicastOnly: i.Loopback})
@@ -180,6 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { signals(ctx, b, coord, log); return nil })
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
+	g.Go(func() error { return runClock(ctx, o, clk) })
 	g.Go(func() error { return runResponder(ctx, responder, log.With("component", "mdns")) })
 	g.Go(func() error { return runWatchdog(ctx, o, st, coord, sipSrv, log.With("component", "watchdog")) })
 

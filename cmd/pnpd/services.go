@@ -11,6 +11,7 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
 	"github.com/pnpbox/pnpbox/appliance/store"
+	"github.com/pnpbox/pnpbox/board/clock"
 	"github.com/pnpbox/pnpbox/board/mdns"
 	"github.com/pnpbox/pnpbox/board/netif"
 	"github.com/pnpbox/pnpbox/board/watchdog"
@@ -72,4 +73,41 @@ func runResponder(ctx context.Context, r *mdns.Responder, log *slog.Logger) erro
 		log.Warn("mDNS responder stopped; the box is not findable as "+r.Name(), "err", err)
 	}
 	return nil
+}
+
+// newClock is the NTP client: the primary interface's DHCP lease's NTP
+// servers (option 42), else the site's ntp_server setting, else the
+// public pool.
+func newClock(nm *netif.Manager, coord *provision.Coordinator, ifname string, log *slog.Logger) *clock.Clock {
+	return &clock.Clock{Log: log, Servers: func() []string {
+		var out []string
+		if l := nm.Lease(ifname); l != nil {
+			for _, a := range l.NTP {
+				out = append(out, a.String())
+			}
+		}
+		if s := coord.Settings().NTPServer; s != "" {
+			out = append(out, s)
+		}
+		return append(out, clock.Pool)
+	}}
+}
+
+// runClock sets the clock by NTP with -set-clock (the box); else the
+// machine's own NTP daemon does.
+func runClock(ctx context.Context, o *options, c *clock.Clock) error {
+	if !o.setClock {
+		return nil
+	}
+	return c.Run(ctx)
+}
+
+// timeSynced is /api/status's time_synced: whether pnpd has set the
+// clock (-set-clock), else whether the kernel says the machine's own NTP
+// daemon has.
+func timeSynced(o *options, c *clock.Clock) bool {
+	if o.setClock {
+		return c.Synced()
+	}
+	return clock.KernelSynced()
 }

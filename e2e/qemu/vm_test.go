@@ -48,7 +48,7 @@ type vm struct {
 }
 
 func TestBox(t *testing.T) {
-	netnstest.Require(t, "dnsmasq", "qemu-system-aarch64", "mkfs.ext4")
+	netnstest.Require(t, "dnsmasq", "chronyd", "qemu-system-aarch64", "mkfs.ext4")
 	kernel, initrd := os.Getenv("PNPBOX_VM_KERNEL"), os.Getenv("PNPBOX_VM_INITRD")
 	if kernel == "" || initrd == "" {
 		t.Fatal("PNPBOX_VM_KERNEL and PNPBOX_VM_INITRD are not set: run make qemu-test")
@@ -83,6 +83,13 @@ func TestBox(t *testing.T) {
 		t.Errorf("LED %q once healthy", st.LED)
 	}
 
+	t.Run("NTP", func(t *testing.T) {
+		// chronyd on 198.18.0.1, named by DHCP option 42.
+		if !waitFor(30*time.Second, func() bool { s := v.status(); return s.TimeSynced != nil && *s.TimeSynced }) {
+			t.Errorf("time_synced is not true 30 s after /healthz: %+v", v.status())
+		}
+	})
+
 	t.Run("console", func(t *testing.T) {
 		v.console.login(t)
 		if got := strings.TrimSpace(v.console.run(t, "hostname")); got != hostname {
@@ -101,6 +108,10 @@ func TestBox(t *testing.T) {
 		}
 		if out := v.console.run(t, "touch /etc/x 2>&1; echo rc=$?"); !strings.Contains(out, "rc=1") {
 			t.Errorf("the root filesystem is writable: %s", out)
+		}
+		// The lease's DNS server, where the resolver reads it.
+		if out := v.console.run(t, "cat /etc/resolv.conf"); !strings.Contains(out, "nameserver 198.18.0.1\n") {
+			t.Errorf("/etc/resolv.conf does not name the lease's DNS server:\n%s", out)
 		}
 	})
 
@@ -208,6 +219,13 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 		"--dhcp-host="+vmMAC+","+boxIP, "--dhcp-authoritative", "--log-dhcp", "--log-facility=-",
 		"--dhcp-option=option:ntp-server,198.18.0.1", "--dhcp-option=option:dns-server,198.18.0.1",
 		"--dhcp-leasefile="+v.leases, "--pid-file="+filepath.Join(dir, "dnsmasq.pid")), "dnsmasq")
+
+	// The NTP server DHCP names (option 42). -x: it never touches the
+	// host's clock, which it serves.
+	chrony := filepath.Join(dir, "chrony.conf")
+	os.WriteFile(chrony, []byte("local stratum 8\nallow all\ncmdport 0\nbindaddress 198.18.0.1\npidfile "+
+		filepath.Join(dir, "chronyd.pid")+"\n"), 0o644)
+	netnstest.Start(t, l.Command("chronyd", "-d", "-x", "-f", chrony), "chronyd")
 
 	// /data: an ext4 disk labelled as the box's data partition, with the
 	// site settings a box would keep there.
