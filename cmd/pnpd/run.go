@@ -177,7 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		return httpSrv.Shutdown(sctx)
 	})
-	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState); return nil })
+	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState, sipSrv.Joined); return nil })
 	g.Go(func() error { signals(ctx, b, coord, log); return nil })
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
@@ -195,7 +195,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // ledLoop keeps the LED in step with what the box is doing.
-func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lan) {
+func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lan, joined func() bool) {
+	boot := &bootLED{}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -207,7 +208,7 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 		if fault == "" {
 			fault = alertFault(st)
 		}
-		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault, Busy: st.Busy, Pending: st.Pending}))
+		pnl.Set(panel.PatternFor(panel.Inputs{Booting: boot.booting(lan, joined()), Fault: fault, Busy: st.Busy, Pending: st.Pending}))
 		select {
 		case <-ctx.Done():
 			return

@@ -109,6 +109,13 @@ func TestBox(t *testing.T) {
 		if out := v.console.run(t, "touch /etc/x 2>&1; echo rc=$?"); !strings.Contains(out, "rc=1") {
 			t.Errorf("the root filesystem is writable: %s", out)
 		}
+		// The clock, which started in 2001, was set by NTP.
+		if out := v.console.run(t, "dmesg | grep 'setting system clock'"); !strings.Contains(out, "2001-01-01") {
+			t.Errorf("the VM did not start in 2001 (-rtc): %s", out)
+		}
+		if got, want := strings.TrimSpace(regexp.MustCompile(`(?m)^\d{4}$`).FindString(v.console.run(t, "date -u +%Y"))), fmt.Sprint(time.Now().UTC().Year()); got != want {
+			t.Errorf("the VM's year is %q, want %s: NTP did not set the clock", got, want)
+		}
 		// The lease's DNS server, where the resolver reads it.
 		if out := v.console.run(t, "cat /etc/resolv.conf"); !strings.Contains(out, "nameserver 198.18.0.1\n") {
 			t.Errorf("/etc/resolv.conf does not name the lease's DNS server:\n%s", out)
@@ -249,6 +256,9 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 		"-device", "virtio-net-pci,netdev=n0,mac="+vmMAC,
 		"-drive", "file="+disk+",if=none,format=raw,id=d0", "-device", "virtio-blk-pci,drive=d0",
 		"-device", "i6300esb", "-watchdog-action", "poweroff",
+		// Like a Pi, which has no real-time clock, the box wakes up in
+		// the past and must learn the date by NTP.
+		"-rtc", "base=2001-01-01T00:00:00",
 		"-chardev", "socket,id=con,path="+sock+",server=on,wait=off,logfile="+logPath,
 		"-serial", "chardev:con")
 	var qout bytes.Buffer
