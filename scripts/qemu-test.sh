@@ -6,10 +6,13 @@
 # (bin/pnpd-linux-arm64) and rootfs/ — the same inittab, init scripts,
 # flags and /data layout as the SD-card image; only /init differs: it
 # loads the virtio and 802.1Q modules (built into the Pi's kernel) and
-# hands over to BusyBox init. The VM's NIC is a tap device in a network
-# namespace and /data is a virtio disk. The checks themselves are the Go
-# test in e2e/qemu (build tag qemu): DHCP, the Plug-and-Play loop by real
-# multicast, kill -9 and respawn, mDNS, the voice VLAN.
+# hands over to BusyBox init. The VM's NIC is plugged into a network
+# namespace: untagged frames to a tap on the LAN's bridge, frames of voice
+# VLAN 20 (tagged by a small switch in the test, as this machine's kernel
+# has no 802.1Q) to a tap on the voice bridge. /data is a virtio disk.
+# The checks themselves are the Go test in e2e/qemu (build tag qemu):
+# DHCP, NTP, the Plug-and-Play loop by real multicast on the LAN and on
+# the VLAN, mDNS, kill -9 and respawn, the watchdog.
 #
 # The arm64 packages come through a private apt configuration (its own
 # state and cache under $PNPBOX_CACHE), so the host's dpkg architecture

@@ -32,6 +32,7 @@ const (
 	vmMAC    = "52:54:00:00:aa:01"
 	boxIP    = "198.18.0.10" // dnsmasq's reservation for vmMAC
 	hostname = "pnpbox-aa01" // pnpbox- and the MAC's last 4 hex digits
+	voiceVID = 20
 )
 
 // vm is the booted box and the LAN around it.
@@ -180,6 +181,27 @@ func TestBox(t *testing.T) {
 		}
 	})
 
+	t.Run("voice VLAN", func(t *testing.T) {
+		// pnpd -vlan 20 made eth0.20 and got an address there by DHCP;
+		// phones on the voice VLAN (tagged on the VM's port) are
+		// provisioned through it.
+		var vlanAddr string
+		for _, a := range v.status().Addresses {
+			if strings.HasPrefix(a, "198.18.20.") {
+				vlanAddr = a
+			}
+		}
+		if vlanAddr == "" {
+			t.Fatalf("no address on VLAN %d: %+v", voiceVID, v.status())
+		}
+		t.Logf("box on VLAN %d: %s", voiceVID, vlanAddr)
+		for i, mac := range []string{"000B82E20001", "000B82E20002"} {
+			v.api("PUT", "/api/phones/"+mac+"/assignment", fmt.Sprintf(`{"extension":"%d","password":"pw-secret-v%d"}`, 301+i, i), nil)
+		}
+		rep := v.phonesim(t, phonesim, "br20", "198.18.20.100", "000B82E20001")
+		checkReport(t, rep, 2)
+	})
+
 	// Last, as it ends the VM: pnpd feeds the watchdog (i6300esb, 10 s
 	// timeout) only while it is alive and healthy. The VM has run far
 	// longer than 10 s so far, so it was fed; a stopped pnpd is not.
@@ -203,10 +225,18 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 	dir := t.TempDir()
 	v := &vm{t: t, lan: netnstest.New(t, "pnpbox-vm-lan"), laptop: netnstest.New(t, "pnpbox-vm-laptop"), off: make(chan struct{})}
 	l := v.lan
+	// The switch port: the LAN untagged on tap0 (bridge br0), the voice
+	// VLAN on tapv (bridge br20), both to the VM's one NIC.
+	_, netdev := newVLANSwitch(t, l, "tap0", "tapv", voiceVID)
 	l.IP(t, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
-	l.IP(t, "tuntap", "add", "dev", "tap0", "mode", "tap")
 	l.IP(t, "link", "set", "tap0", "master", "br0", "up")
 	l.IP(t, "link", "set", "br0", "up")
+	l.IP(t, "link", "add", "br20", "type", "bridge", "mcast_snooping", "0")
+	l.IP(t, "link", "set", "tapv", "master", "br20", "up")
+	l.IP(t, "link", "set", "br20", "up")
+	l.IP(t, "addr", "add", "198.18.20.1/24", "dev", "br20")
+	l.IP(t, "addr", "add", "198.18.20.100/24", "dev", "br20")
+	l.IP(t, "addr", "add", "198.18.20.101/24", "dev", "br20")
 	l.IP(t, "addr", "add", "198.18.0.1/24", "dev", "br0")
 	l.IP(t, "route", "add", "224.0.0.0/4", "dev", "br0")
 	for _, a := range []string{"198.18.0.100/24", "198.18.0.101/24"} {
@@ -219,13 +249,19 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 	v.http = l.HTTPClient()
 	v.leases = filepath.Join(dir, "leases")
 
+	// The LAN's DHCP server, and the voice VLAN's: one each, as a router
+	// would have (one dnsmasq would take the VLAN interface, which has
+	// the same MAC, for the same client moving and drop the LAN lease).
 	netnstest.Start(t, l.Command("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
-		"--no-resolv", "--no-hosts", "--user=root", "--group=root", "--bind-interfaces",
-		"--interface=br0",
+		"--no-resolv", "--no-hosts", "--user=root", "--group=root", "--bind-interfaces", "--interface=br0",
 		"--dhcp-range=198.18.0.50,198.18.0.60,2m",
 		"--dhcp-host="+vmMAC+","+boxIP, "--dhcp-authoritative", "--log-dhcp", "--log-facility=-",
 		"--dhcp-option=option:ntp-server,198.18.0.1", "--dhcp-option=option:dns-server,198.18.0.1",
 		"--dhcp-leasefile="+v.leases, "--pid-file="+filepath.Join(dir, "dnsmasq.pid")), "dnsmasq")
+	netnstest.Start(t, l.Command("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+		"--no-resolv", "--no-hosts", "--user=root", "--group=root", "--bind-interfaces", "--interface=br20",
+		"--dhcp-range=198.18.20.50,198.18.20.60,2m", "--dhcp-authoritative", "--log-facility=-",
+		"--dhcp-leasefile="+filepath.Join(dir, "leases20"), "--pid-file="+filepath.Join(dir, "dnsmasq20.pid")), "dnsmasq-vlan")
 
 	// The NTP server DHCP names (option 42). -x: it never touches the
 	// host's clock, which it serves.
@@ -238,7 +274,7 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 	// site settings a box would keep there.
 	seed := filepath.Join(dir, "seed")
 	os.MkdirAll(seed, 0o755)
-	env := "PNPD_ADMIN_PASSWORD=" + password + "\nPNPD_BOARD=sim\n"
+	env := "PNPD_ADMIN_PASSWORD=" + password + "\nPNPD_BOARD=sim\n" + fmt.Sprintf("PNPD_VLAN=%d\n", voiceVID)
 	if err := os.WriteFile(filepath.Join(seed, "pnpd.env"), []byte(env), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +288,7 @@ func boot(t *testing.T, kernel, initrd string) *vm {
 	v.qemu = l.Command("qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "384",
 		"-display", "none", "-monitor", "none", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 rdinit=/init quiet",
-		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+		"-netdev", netdev,
 		"-device", "virtio-net-pci,netdev=n0,mac="+vmMAC,
 		"-drive", "file="+disk+",if=none,format=raw,id=d0", "-device", "virtio-blk-pci,drive=d0",
 		"-device", "i6300esb", "-watchdog-action", "poweroff",
