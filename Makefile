@@ -36,8 +36,18 @@ bench: ## Benchmarks; results go in the README
 
 lint: ## gofmt, vet (linux, darwin), staticcheck, linux/arm build, no binaries or >1 MB files in git
 	scripts/lint.sh
+image: ## The box's SD-card image: BUILDROOT=<Buildroot checkout> [O=out/buildroot] (docs/box.md)
+	scripts/image.sh
+
+image-check: ## Our defconfig survives Buildroot's olddefconfig: BUILDROOT=<Buildroot checkout>
+	scripts/check-defconfig.sh
+
+qemu-test: build-arm64 ## Boot the box's rootfs in an arm64 VM (QEMU) and test it from a LAN of namespaces (root)
+	scripts/qemu-test.sh
+
 
 clean: ## Remove build output
 	rm -rf bin
 
 .PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean
+.PHONY: image image-check qemu-test

@@ -24,6 +24,9 @@ type Box struct {
 	SIP             pnp.Stats
 	// Problem, when set, makes /healthz fail and says why.
 	Problem string
+	// TimeSynced: the clock has been set from NTP (the Pi has no
+	// real-time clock; until then times on the page may be 1970's).
+	TimeSynced bool
 }
 
 // Iface is one served interface.

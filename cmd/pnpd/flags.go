@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pnpbox/pnpbox/board/clock"
 	"github.com/pnpbox/pnpbox/board/gpio"
 )
 
@@ -25,6 +26,9 @@ type options struct {
 	logLevel      string
 	version       bool
 	level         slog.Level // parsed from logLevel
+	watchdog      bool
+	setClock      bool
+	resolvConf    string
 
 	ledGPIO, buttonGPIO string
 	buttonActiveLow     bool
@@ -84,6 +88,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.dhcpTimeout, "dhcp-timeout", 30*time.Second, "how long DHCP may take before the fallback address is used (DHCP keeps trying)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.setClock, "set-clock", false, "set the system clock by NTP: servers from DHCP (option 42), else the ntp_server setting, else "+clock.Pool+" (the box's init sets it; a laptop keeps its own)")
+	fs.StringVar(&o.resolvConf, "resolv-conf", "", "with -net dhcp, write the lease's DNS servers to this file (the box: /etc/resolv.conf, a link into /run); empty: leave it alone")
+	fs.BoolVar(&o.watchdog, "watchdog", false, "feed /dev/watchdog while healthy, so a hung pnpd resets the board (the box's init sets it; never on a laptop)")
 	return fs
 }
 
