@@ -39,15 +39,16 @@ func (c *clock) add(d time.Duration) {
 
 // pageBox is the handler over a real coordinator and store, on loopback.
 type pageBox struct {
-	t     *testing.T
+	t     testing.TB
 	coord *provision.Coordinator
 	claim *panel.Claim
 	clock *clock
 	srv   *httptest.Server
+	h     http.Handler
 	c     *http.Client // keeps cookies, does not follow redirects
 }
 
-func newPageBox(t *testing.T, withAdmin bool) *pageBox {
+func newPageBox(t testing.TB, withAdmin bool) *pageBox {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "phones.db"))
 	if err != nil {
@@ -64,11 +65,12 @@ func newPageBox(t *testing.T, withAdmin bool) *pageBox {
 		}
 	}
 	b := &pageBox{t: t, coord: coord, claim: &panel.Claim{}, clock: &clock{t: time.Now()}}
-	b.srv = httptest.NewServer(New(Deps{Coord: coord, Claim: b.claim, Now: b.clock.now, TempDir: t.TempDir(),
+	b.h = New(Deps{Coord: coord, Claim: b.claim, Now: b.clock.now, TempDir: t.TempDir(),
 		Box: func() Box {
 			return Box{Started: time.Now(), LED: "pending", Interface: "lan0", Interfaces: []Iface{
 				{Name: "lan0", Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.10/24")}, Joined: true}}}
-		}}))
+		}})
+	b.srv = httptest.NewServer(b.h)
 	t.Cleanup(b.srv.Close)
 	jar, _ := cookiejar.New(nil)
 	b.c = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
