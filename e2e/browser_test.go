@@ -73,14 +73,15 @@ func TestBrowserInstallerJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-sip_server"), "pbx.example.net"),
 		chromedp.Submit(chromedp.CSS("#f-sip_server")),
 		waitText("Settings saved"))
-	b.step("07-pre-staged",
+	b.step("07-add-form",
 		chromedp.Navigate(box.base+"/add"),
 		chromedp.SendKeys(chromedp.CSS("#mac"), "00:0b:82:00:a0:01"),
 		chromedp.SendKeys(chromedp.CSS("#ext"), "201"),
 		chromedp.SendKeys(chromedp.CSS("#pw"), "sip-secret-201"),
 		chromedp.SendKeys(chromedp.CSS("#dn"), "Reception"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=key_value_0]`), "202"),
-		chromedp.SetValue(chromedp.CSS(`select[name=key_type_0]`), "blf"),
+		chromedp.SetValue(chromedp.CSS(`select[name=key_type_0]`), "blf"))
+	b.step("07-pre-staged",
 		chromedp.Click(chromedp.CSS(`.actions button[value=save]`)),
 		waitText("Saved: extension 201 for "+macA))
 
@@ -131,7 +132,9 @@ func TestBrowserInstallerJourney(t *testing.T) {
 		waitTextIn("#m"+macA, "provisioned", 90*time.Second), waitTextIn("#m"+macB, "provisioned", 90*time.Second), notReloaded())
 
 	b.shot("16-desktop")
-	b.step("17-narrow", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(box.base+"/"), waitText(macA))
+	b.step("17-box", chromedp.Navigate(box.base+"/box"), waitText("loopback: unicast only"), waitText("provisioned"))
+	b.step("18-narrow", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(box.base+"/"), waitText(macA))
+	b.step("19-narrow-phone", chromedp.Navigate(box.base+"/phones/"+macA), waitText("Timeline"))
 	if sim.wait(t, 60*time.Second) != nil {
 		t.Errorf("phonesim: %s", sim.output())
 	}
