@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
 )
 
 // The installer's page: server-rendered HTML (html/template) with its CSS
@@ -131,7 +133,7 @@ func assetServer(static fs.FS) http.Handler {
 // login form (a script's refresh gets 401 and reloads the page).
 func (p *pages) authed(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess := p.sess.get(r)
+		sess := p.sessionFor(r)
 		if sess == nil {
 			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/live") {
 				http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -145,6 +147,29 @@ func (p *pages) authed(h func(http.ResponseWriter, *http.Request, *session)) htt
 	}
 }
 
+// sessionFor returns the request's session. A request that carries the
+// admin's HTTP Basic credentials instead (a script, curl) gets a session
+// for that request alone, checked and throttled as the API checks them.
+func (p *pages) sessionFor(r *http.Request) *session {
+	if s := p.sess.get(r); s != nil {
+		return s
+	}
+	user, pw, ok := r.BasicAuth()
+	if !ok || user != "admin" || !p.Coord.HasAdmin() {
+		return nil
+	}
+	ip, now := clientAddr(r), p.Now()
+	if _, locked := p.auth.locked(ip, now); locked {
+		return nil
+	}
+	if !p.auth.check(pw, now) {
+		p.auth.fail(ip, now)
+		return nil
+	}
+	p.auth.succeeded(ip)
+	return &session{created: now, last: now}
+}
+
 // view is what every page template gets.
 type view struct {
 	Title    string
@@ -154,7 +179,10 @@ type view struct {
 	Error    string
 	Now      time.Time
 	LED      string
-	Data     any
+	// Alerts not yet acknowledged are shown on every page: the LED
+	// shows error until then.
+	Alerts []appliance.Alert
+	Data   any
 }
 
 // render writes page name with code, from a buffer so a template error

@@ -240,7 +240,7 @@ func (p *pages) phonesView(u url.Values) phonesData {
 // home is the login form (or first-boot setup) for a stranger, the
 // phones table for the admin.
 func (p *pages) home(w http.ResponseWriter, r *http.Request) {
-	sess := p.sess.get(r)
+	sess := p.sessionFor(r)
 	if sess == nil {
 		p.loginPage(w, http.StatusOK, "")
 		return
@@ -286,5 +286,5 @@ type pageView struct {
 // and the LED.
 func (p *pages) viewFor(s *session, title, nav string) pageView {
 	msg, sum := p.sess.takeFlash(s)
-	return pageView{view: view{Title: title, Nav: nav, LoggedIn: true, Flash: msg, LED: p.Box().LED}, summary: sum}
+	return pageView{view: view{Title: title, Nav: nav, LoggedIn: true, Flash: msg, LED: p.Box().LED, Alerts: p.Coord.Alerts()}, summary: sum}
 }

@@ -346,3 +346,30 @@ func mustMAC(t testing.TB, s string) appliance.MAC {
 	}
 	return m
 }
+
+// TestPageWithHTTPBasic: a script may read the page with the API's
+// credentials; wrong ones count towards the same back-off.
+func TestPageWithHTTPBasic(t *testing.T) {
+	b := newPageBox(t, true)
+	b.coord.Assign(mustMAC(t, "000B82A1B2C3"), appliance.Assignment{Extension: "201", Password: "sip-secret-201"})
+	get := func(pw string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", b.srv.URL+"/", nil)
+		req.SetBasicAuth("admin", pw)
+		return b.do(req)
+	}
+	res, body := get(pagePassword)
+	want(t, "GET / with Basic", res, body, 200, "000B82A1B2C3")
+	if len(res.Cookies()) != 0 {
+		t.Error("Basic auth started a session")
+	}
+	for range 5 {
+		res, body = get("wrong-password")
+		if res.StatusCode != 200 || strings.Contains(body, "000B82A1B2C3") {
+			t.Fatalf("wrong Basic password: %d, phones shown: %v", res.StatusCode, strings.Contains(body, "000B82A1B2C3"))
+		}
+	}
+	res, body = get(pagePassword)
+	if strings.Contains(body, "000B82A1B2C3") {
+		t.Error("Basic auth worked while the address is locked out")
+	}
+}
