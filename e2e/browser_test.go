@@ -94,9 +94,8 @@ func TestBrowserInstallerJourney(t *testing.T) {
 		waitText(macB, 60*time.Second), waitTextIn("#m"+macA, "assigned"), waitTextIn("#m"+macB, "discovered"), notReloaded())
 
 	b.step("10-assign-from-table",
-		chromedp.Click(chromedp.CSS(`#m`+macB+` a`)),
-		waitText("Phone "+macB),
-		chromedp.Click(chromedp.CSS(`a[href$="/edit"]`)),
+		chromedp.Click(chromedp.CSS(`#m`+macB+` a[href$="/edit"]`)), // "assign" in its row
+		waitText("Assignment for "+macB),
 		chromedp.SendKeys(chromedp.CSS("#ext"), "202"),
 		chromedp.Click(chromedp.CSS("button.gen")), // a password made in the browser
 		chromedp.SendKeys(chromedp.CSS("#dn"), "Office"),

@@ -373,3 +373,29 @@ func TestPageWithHTTPBasic(t *testing.T) {
 		t.Error("Basic auth worked while the address is locked out")
 	}
 }
+
+// TestSecureCookieOverHTTPS: over TLS the session cookie is Secure.
+func TestSecureCookieOverHTTPS(t *testing.T) {
+	b := newPageBox(t, true)
+	srv := httptest.NewTLSServer(b.h)
+	defer srv.Close()
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := c.PostForm(srv.URL+"/login", url.Values{"password": {pagePassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var found bool
+	for _, k := range res.Cookies() {
+		if k.Name == sessionCookie {
+			found = true
+			if !k.Secure || !k.HttpOnly || k.SameSite != http.SameSiteStrictMode {
+				t.Errorf("cookie over HTTPS: Secure %v HttpOnly %v SameSite %v", k.Secure, k.HttpOnly, k.SameSite)
+			}
+		}
+	}
+	if res.StatusCode != 303 || !found {
+		t.Errorf("login over HTTPS: %d, cookie %v", res.StatusCode, found)
+	}
+}
