@@ -42,7 +42,7 @@ var pageFuncs = template.FuncMap{
 		if t.IsZero() {
 			return ""
 		}
-		return short(now.Sub(t))
+		return shortDuration(now.Sub(t))
 	},
 	"when": func(t time.Time) string {
 		if t.IsZero() {
@@ -55,8 +55,8 @@ var pageFuncs = template.FuncMap{
 	"led":  ledWord,
 }
 
-// short writes a duration the way a person glances at it: 45s, 12m, 3h, 2d.
-func short(d time.Duration) string {
+// shortDuration writes a duration the way a person glances at it: 45s, 12m, 3h, 2d.
+func shortDuration(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
@@ -170,8 +170,8 @@ func (p *pages) sessionFor(r *http.Request) *session {
 	return &session{created: now, last: now}
 }
 
-// view is what every page template gets.
-type view struct {
+// tmplView is what every page template gets.
+type tmplView struct {
 	Title    string
 	Nav      string // which menu entry is current
 	LoggedIn bool
@@ -188,7 +188,7 @@ type view struct {
 // render writes page name with code, from a buffer so a template error
 // never sends half a page. Pages are never cached: they hold the
 // installer's data.
-func (p *pages) render(w http.ResponseWriter, code int, name string, v view) {
+func (p *pages) render(w http.ResponseWriter, code int, name string, v tmplView) {
 	if v.Now.IsZero() {
 		v.Now = p.Now()
 	}

@@ -28,7 +28,7 @@ func (p *pages) boxPage(w http.ResponseWriter, r *http.Request, s *session) {
 	slices.Reverse(evs)
 	d.Events = evs
 	v.Data = d
-	p.render(w, http.StatusOK, "box", v.view)
+	p.render(w, http.StatusOK, "box", v.tmplView)
 }
 
 func (p *pages) ackAlerts(w http.ResponseWriter, r *http.Request, s *session) {

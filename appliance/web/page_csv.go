@@ -22,7 +22,7 @@ type csvData struct {
 func (p *pages) csvPage(w http.ResponseWriter, r *http.Request, s *session) {
 	v := p.viewFor(s, "CSV", "csv")
 	v.Data = csvData{}
-	p.render(w, http.StatusOK, "csv", v.view)
+	p.render(w, http.StatusOK, "csv", v.tmplView)
 }
 
 // csvCheck is the dry run: the file is checked and the report shown;
@@ -87,7 +87,7 @@ func (p *pages) csvErr(w http.ResponseWriter, s *session, d csvData, err error) 
 func (p *pages) csvResult(w http.ResponseWriter, s *session, code int, d csvData, msg string) {
 	v := p.viewFor(s, "CSV", "csv")
 	v.Error, v.Data = msg, d
-	p.render(w, code, "csv", v.view)
+	p.render(w, code, "csv", v.tmplView)
 }
 
 func uploadProblem(err error) string {

@@ -45,20 +45,20 @@ func TestPreStageAndEditForm(t *testing.T) {
 	b := newPageBox(t, true)
 	b.login()
 	res, body := b.get("/add")
-	want(t, "add form", res, body, 200, `<label for="mac">MAC address</label>`, `<label for="ext">Extension</label>`, "GXP2130: up to 17 programmable keys")
+	wantPage(t, "add form", res, body, 200, `<label for="mac">MAC address</label>`, `<label for="ext">Extension</label>`, "GXP2130: up to 17 programmable keys")
 
 	// Validation from the coordinator's rules, beside the field, the
 	// typed values kept (the password never).
 	form := url.Values{"mac": {"00-0b-82-a1-b2-c3"}, "model": {"GXP2140"}, "extension": {"2 01"}, "password": {"sip-pw-secret-9"},
 		"display_name": {"Front desk"}, "codecs": {"G722, PCMU"}, "key_rows": {"1"}, "key_type_0": {"blf"}, "key_value_0": {"202"}, "do": {"save"}}
 	res, body = b.post("/add", form)
-	want(t, "bad extension", res, body, 400, `aria-describedby="e-ext"`, `<p class="ferr" id="e-ext">`, "is not allowed in a SIP user name", `value="Front desk"`)
+	wantPage(t, "bad extension", res, body, 400, `aria-describedby="e-ext"`, `<p class="ferr" id="e-ext">`, "is not allowed in a SIP user name", `value="Front desk"`)
 	if strings.Contains(body, "sip-pw-secret-9") {
 		t.Error("the form sent the typed password back")
 	}
 	form.Set("mac", "000B82-A1B2")
 	res, body = b.post("/add", form)
-	want(t, "bad MAC", res, body, 400, `id="e-mac"`, "12 hex digits")
+	wantPage(t, "bad MAC", res, body, 400, `id="e-mac"`, "12 hex digits")
 
 	// Too many keys for the model: the message sits in the key's row.
 	form.Set("mac", "00-0b-82-a1-b2-c3")
@@ -69,7 +69,7 @@ func TestPreStageAndEditForm(t *testing.T) {
 		form.Set(fmt.Sprint("key_value_", i), fmt.Sprint(300+i))
 	}
 	res, body = b.post("/add", form)
-	want(t, "13 keys on a GXP2140", res, body, 400, "GXP2140 holds 12 keys")
+	wantPage(t, "13 keys on a GXP2140", res, body, 400, "GXP2140 holds 12 keys")
 
 	// "More key rows" and "move up" only redraw the form.
 	form.Set("key_rows", "2")
@@ -77,14 +77,14 @@ func TestPreStageAndEditForm(t *testing.T) {
 	form.Set("key_value_1", "299")
 	form.Set("do", "up-1")
 	res, body = b.post("/add", form)
-	want(t, "move up", res, body, 200)
+	wantPage(t, "move up", res, body, 200)
 	if i, j := strings.Index(body, `value="299"`), strings.Index(body, `value="300"`); i < 0 || j < 0 || i > j {
 		t.Errorf("key 2 was not moved up (299 at %d, 300 at %d)", i, j)
 	}
 	form.Set("do", "add-keys")
 	res, body = b.post("/add", form)
-	want(t, "more rows", res, body, 200, `name="key_type_4"`)
-	if _, err := b.coord.Phone(mustMAC(t, "000B82A1B2C3")); err == nil {
+	wantPage(t, "more rows", res, body, 200, `name="key_type_4"`)
+	if _, err := b.coord.Phone(pageMAC(t, "000B82A1B2C3")); err == nil {
 		t.Fatal("a redraw saved the phone")
 	}
 
@@ -94,7 +94,7 @@ func TestPreStageAndEditForm(t *testing.T) {
 	if res.StatusCode != 303 || res.Header.Get("Location") != "/phones/000B82A1B2C3" {
 		t.Fatalf("pre-stage: %d → %q\n%s", res.StatusCode, res.Header.Get("Location"), body)
 	}
-	e, err := b.coord.Phone(mustMAC(t, "000B82A1B2C3"))
+	e, err := b.coord.Phone(pageMAC(t, "000B82A1B2C3"))
 	if err != nil || e.Assignment == nil {
 		t.Fatalf("pre-staged phone: %v", err)
 	}
@@ -106,7 +106,7 @@ func TestPreStageAndEditForm(t *testing.T) {
 
 	// Editing keeps the password when the field is left empty.
 	res, body = b.get("/phones/000B82A1B2C3/edit")
-	want(t, "edit form", res, body, 200, `value="Front desk"`, "set — leave empty to keep it")
+	wantPage(t, "edit form", res, body, 200, `value="Front desk"`, "set — leave empty to keep it")
 	if strings.Contains(body, "sip-pw-secret-9") {
 		t.Error("the edit form shows the stored password")
 	}
@@ -114,23 +114,23 @@ func TestPreStageAndEditForm(t *testing.T) {
 	if res.StatusCode != 303 {
 		t.Fatalf("edit: %d", res.StatusCode)
 	}
-	e, _ = b.coord.Phone(mustMAC(t, "000B82A1B2C3"))
+	e, _ = b.coord.Phone(pageMAC(t, "000B82A1B2C3"))
 	if e.Assignment.Extension != "205" || e.Assignment.Password != "sip-pw-secret-9" {
 		t.Errorf("after edit: %+v", e.Assignment)
 	}
 	res, body = b.get("/phones/000B82A1B2C3")
-	want(t, "phone page after edit", res, body, 200, "Saved: extension 205", "Lobby", "set (not shown)")
+	wantPage(t, "phone page after edit", res, body, 200, "Saved: extension 205", "Lobby", "set (not shown)")
 	res, body = b.get("/phones/00:0b:82:a1:b2:c3")
-	want(t, "phone page by another MAC form", res, body, 200, "Phone 000B82A1B2C3")
+	wantPage(t, "phone page by another MAC form", res, body, 200, "Phone 000B82A1B2C3")
 	res, body = b.get("/phones/000B82FFFFFF")
-	want(t, "unknown phone", res, body, 404, "knows no phone")
+	wantPage(t, "unknown phone", res, body, 404, "knows no phone")
 }
 
 func TestPhonePage(t *testing.T) {
 	b := newPageBox(t, true)
 	b.run()
 	b.login()
-	m := mustMAC(t, "000B82A1B2C3")
+	m := pageMAC(t, "000B82A1B2C3")
 	b.see(m, "192.0.2.50")
 	if _, err := b.coord.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestPhonePage(t *testing.T) {
 	}
 	e, _ := b.coord.Phone(m)
 	res, body := b.get("/phones/" + m.String())
-	want(t, "phone page", res, body, 200, "192.0.2.50", "GXP2130", "Timeline", "discovered", "assigned",
+	wantPage(t, "phone page", res, body, 200, "192.0.2.50", "GXP2130", "Timeline", "discovered", "assigned",
 		"Config preview (secrets masked)", "********", e.ConfigURL, "Show the phone's admin password")
 	adminPW, _ := b.coord.PhoneAdminPassword(m)
 	for _, secret := range []string{"sip-pw-secret-9", adminPW} {
@@ -149,17 +149,17 @@ func TestPhonePage(t *testing.T) {
 		}
 	}
 	res, body = b.post("/phones/"+m.String()+"/admin-password", nil)
-	want(t, "admin password on request", res, body, 200, adminPW)
+	wantPage(t, "admin password on request", res, body, 200, adminPW)
 
 	res, _ = b.post("/phones/"+m.String()+"/provision", nil)
 	_, body = b.get(res.Header.Get("Location"))
-	want(t, "provision this phone", res, body, 303, "NOTIFY sent")
+	wantPage(t, "provision this phone", res, body, 303, "NOTIFY sent")
 
 	res, _ = b.post("/phones/"+m.String()+"/forget", nil)
 	_, body = b.get(res.Header.Get("Location"))
-	want(t, "forget a seen phone", res, body, 303, "discovered again")
+	wantPage(t, "forget a seen phone", res, body, 303, "discovered again")
 
-	p2 := mustMAC(t, "000B82A1B2C4")
+	p2 := pageMAC(t, "000B82A1B2C4")
 	b.coord.Assign(p2, appliance.Assignment{Extension: "202", Password: "sip-pw-secret-8"})
 	res, _ = b.post("/phones/"+p2.String()+"/forget", nil)
 	if _, err := b.coord.Phone(p2); err == nil || res.StatusCode != 303 {
@@ -172,7 +172,7 @@ func TestTableFiltersSearchAndProvisionAll(t *testing.T) {
 	b.run()
 	b.login()
 	b.coord.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`))
-	seen, staged, bare := mustMAC(t, "000B82000001"), mustMAC(t, "000B82000002"), mustMAC(t, "000B82000003")
+	seen, staged, bare := pageMAC(t, "000B82000001"), pageMAC(t, "000B82000002"), pageMAC(t, "000B82000003")
 	b.see(seen, "192.0.2.51")
 	b.see(bare, "192.0.2.53")
 	b.coord.Assign(seen, appliance.Assignment{Extension: "301", Password: "pw-301-secret", DisplayName: "Kitchen"})
@@ -200,14 +200,14 @@ func TestTableFiltersSearchAndProvisionAll(t *testing.T) {
 		}
 	}
 	res, body := b.get("/")
-	want(t, "before the press", res, body, 200, "Provision all pending (2)", "Kitchen", "not seen yet")
+	wantPage(t, "before the press", res, body, 200, "Provision all pending (2)", "Kitchen", "not seen yet")
 
 	res, _ = b.post("/provision", nil)
 	if res.StatusCode != 303 {
 		t.Fatalf("provision all: %d", res.StatusCode)
 	}
 	_, body = b.get("/")
-	want(t, "after the press", res, body, 303, "1 notified, 1 skipped", "000B82000002", "not announced")
+	wantPage(t, "after the press", res, body, 303, "1 notified, 1 skipped", "000B82000002", "not announced")
 	_, body = b.get("/")
 	if strings.Contains(body, "1 notified") {
 		t.Error("the press's summary is shown twice")
@@ -223,13 +223,13 @@ func TestCSVUploadDryRunImport(t *testing.T) {
 	}
 	bad := "mac,extension,password,display_name\n000B82000011,401,pw-401-secret,A\n000B82000012,4 02,pw-402-secret,B\n"
 	res, body = b.upload("/csv/check", "file", "site.csv", bad, nil)
-	want(t, "bad row", res, body, 400, "1 bad row", "<td>3<td>000B82000012<td>extension<td>")
+	wantPage(t, "bad row", res, body, 400, "1 bad row", "<td>3<td>000B82000012<td>extension<td>")
 	if ps := b.coord.Phones(); len(ps) != 0 {
 		t.Fatalf("a rejected file wrote %d phones", len(ps))
 	}
 	good := strings.Replace(bad, "4 02", "402", 1)
 	res, body = b.upload("/csv/check", "file", "site.csv", good, nil)
-	want(t, "dry run", res, body, 200, "the file is good", "2 new", "Import site.csv")
+	wantPage(t, "dry run", res, body, 200, "the file is good", "2 new", "Import site.csv")
 	if ps := b.coord.Phones(); len(ps) != 0 {
 		t.Fatalf("a dry run wrote %d phones", len(ps))
 	}
@@ -240,12 +240,12 @@ func TestCSVUploadDryRunImport(t *testing.T) {
 	id := body[i+len(`name="upload" value="`):]
 	id = id[:strings.IndexByte(id, '"')]
 	res, body = b.post("/csv/import", url.Values{"upload": {id}})
-	want(t, "import", res, body, 200, "imported", "2 new")
+	wantPage(t, "import", res, body, 200, "imported", "2 new")
 	if ps := b.coord.Phones(); len(ps) != 2 {
 		t.Fatalf("import wrote %d phones, want 2", len(ps))
 	}
 	res, body = b.post("/csv/import", url.Values{"upload": {id}})
-	want(t, "second import of one upload", res, body, 400, "expired (or was imported already)")
+	wantPage(t, "second import of one upload", res, body, 400, "expired (or was imported already)")
 	res, body = b.get("/csv/export")
 	if res.StatusCode != 200 || !strings.Contains(body, "000B82000012,402,,B") {
 		t.Errorf("export: %d %q", res.StatusCode, body)
@@ -256,11 +256,11 @@ func TestSettingsForm(t *testing.T) {
 	b := newPageBox(t, true)
 	b.login()
 	res, body := b.get("/settings")
-	want(t, "settings", res, body, 200, `<label for="f-sip_server">SIP server</label>`, "Your PBX, as host or host:port", `name="extension_pool"`)
+	wantPage(t, "settings", res, body, 200, `<label for="f-sip_server">SIP server</label>`, "Your PBX, as host or host:port", `name="extension_pool"`)
 	form := url.Values{"sip_server": {"pbx.example.net:5070"}, "provision_mode": {"button"}, "notify_url_form": {"file"},
 		"unknown_phones": {"list"}, "codecs": {"PCMA, PCMU"}, "extension_pool": {"200-2x9"}, "phone_admin_password": {"phone-admin-7"}}
 	res, body = b.post("/settings", form)
-	want(t, "bad pool", res, body, 400, "Not saved", `value="200-2x9"`, `name="extension_pool" value="200-2x9" autocomplete="off" aria-invalid="true"`)
+	wantPage(t, "bad pool", res, body, 400, "Not saved", `value="200-2x9"`, `name="extension_pool" value="200-2x9" autocomplete="off" aria-invalid="true"`)
 	if b.coord.Settings().SIPServer != "" {
 		t.Error("a rejected form changed a setting")
 	}
@@ -291,18 +291,18 @@ func TestBoxPanel(t *testing.T) {
 	b := newPageBox(t, true)
 	b.login()
 	res, body := b.get("/box")
-	want(t, "box", res, body, 200, "pending: slow blink", "192.0.2.10/24", "224.0.1.75 joined", "Download a backup", "Restore")
+	wantPage(t, "box", res, body, 200, "pending: slow blink", "192.0.2.10/24", "224.0.1.75 joined", "Download a backup", "Restore")
 	res, body = b.get("/api/backup")
 	if res.StatusCode != 200 || len(body) == 0 {
 		t.Fatalf("backup through the session: %d", res.StatusCode)
 	}
 	res, _ = b.upload("/box/restore", "backup", "pnpbox.db", "not a database", nil)
 	_, page := b.get("/box")
-	want(t, "bad restore", res, page, 303, "Not restored")
+	wantPage(t, "bad restore", res, page, 303, "Not restored")
 	res, _ = b.upload("/box/restore", "backup", "pnpbox.db", body, nil)
 	_, page = b.get("/box")
-	want(t, "restore", res, page, 303, "Restored: 0 phones")
+	wantPage(t, "restore", res, page, 303, "Restored: 0 phones")
 	res, _ = b.post("/box/ack", nil)
 	_, page = b.get("/box")
-	want(t, "ack", res, page, 303, "0 alert(s) acknowledged")
+	wantPage(t, "ack", res, page, 303, "0 alert(s) acknowledged")
 }

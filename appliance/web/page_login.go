@@ -24,7 +24,7 @@ func (p *pages) loginPage(w http.ResponseWriter, code int, msg string) {
 	if d.NoAdmin {
 		title = "First boot"
 	}
-	p.render(w, code, "login", view{Title: title, Error: msg, Data: d})
+	p.render(w, code, "login", tmplView{Title: title, Error: msg, Data: d})
 }
 
 // login checks the admin password and starts a session. Failures count

@@ -53,7 +53,7 @@ func (p *pages) entryFor(w http.ResponseWriter, r *http.Request, s *session) (pr
 	v := p.viewFor(s, "No such phone", "phones")
 	v.Error = msg
 	v.Data = p.phonesView(url.Values{})
-	p.render(w, code, "phones", v.view)
+	p.render(w, code, "phones", v.tmplView)
 	return provision.Entry{}, false
 }
 
@@ -89,7 +89,7 @@ func (p *pages) showPhone(w http.ResponseWriter, s *session, e provision.Entry, 
 	d.Events = evs
 	v := p.viewFor(s, "Phone "+m.String(), "phones")
 	v.Data = d
-	p.render(w, http.StatusOK, "phone", v.view)
+	p.render(w, http.StatusOK, "phone", v.tmplView)
 }
 
 // provisionOne sends this phone its NOTIFY now.
@@ -339,7 +339,7 @@ func (p *pages) showForm(w http.ResponseWriter, s *session, code int, d *editDat
 	}
 	v.Error = msg
 	v.Data = d
-	p.render(w, code, "edit", v.view)
+	p.render(w, code, "edit", v.tmplView)
 }
 
 func (p *pages) editSave(w http.ResponseWriter, r *http.Request, s *session) {

@@ -17,15 +17,15 @@ import (
 // the page well under 100 KB.
 const pageSize = 200
 
-// filter is one of the table's views.
-type filter struct {
+// tableFilter is one of the table's views.
+type tableFilter struct {
 	Value, Label string
 	match        func(provision.Entry) bool
 }
 
-// filters are the table's views. Pending is DESIGN.md's: has an
+// tableFilters are the table's views. Pending is DESIGN.md's: has an
 // assignment and is not yet provisioned.
-var filters = []filter{
+var tableFilters = []tableFilter{
 	{"pending", "pending", func(e provision.Entry) bool {
 		return e.Assignment != nil && e.Phone.State != appliance.StateProvisioned
 	}},
@@ -68,9 +68,9 @@ type phonesData struct {
 	Summary      *provision.Summary
 }
 
-// matches reports whether e matches the search q (upper case): a MAC
+// phoneMatches reports whether e matches the search q (upper case): a MAC
 // in any form, an extension, or part of a display name.
-func matches(e provision.Entry, q string) bool {
+func phoneMatches(e provision.Entry, q string) bool {
 	if q == "" {
 		return true
 	}
@@ -152,7 +152,7 @@ func rowOf(e provision.Entry, now time.Time) phoneRow {
 		r.IP = "not seen yet"
 	}
 	if t := stateSince(p); !t.IsZero() {
-		r.Since = short(now.Sub(t))
+		r.Since = shortDuration(now.Sub(t))
 	}
 	if e.InFlight {
 		r.Since += " · NOTIFY out"
@@ -170,7 +170,7 @@ func rowOf(e provision.Entry, now time.Time) phoneRow {
 func (p *pages) phonesView(u url.Values) phonesData {
 	now := p.Now()
 	show := u.Get("show")
-	if !slices.ContainsFunc(filters, func(f filter) bool { return f.Value == show }) {
+	if !slices.ContainsFunc(tableFilters, func(f tableFilter) bool { return f.Value == show }) {
 		show = "all"
 	}
 	q := strings.ToUpper(strings.TrimSpace(u.Get("q")))
@@ -184,7 +184,7 @@ func (p *pages) phonesView(u url.Values) phonesData {
 		d.Counts = append(d.Counts, countView{s, st.Counts[s], "s-" + string(s)})
 	}
 	var match func(provision.Entry) bool
-	for _, f := range filters {
+	for _, f := range tableFilters {
 		n := 0
 		for _, e := range entries {
 			if f.match(e) {
@@ -198,7 +198,7 @@ func (p *pages) phonesView(u url.Values) phonesData {
 	}
 	var hits []provision.Entry
 	for _, e := range entries {
-		if match(e) && matches(e, q) {
+		if match(e) && phoneMatches(e, q) {
 			hits = append(hits, e)
 		}
 	}
@@ -249,7 +249,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 	v := p.viewFor(sess, "Phones", "phones")
 	d.Summary = v.summary
 	v.Data = d
-	p.render(w, http.StatusOK, "phones", v.view)
+	p.render(w, http.StatusOK, "phones", v.tmplView)
 }
 
 // live is the table alone, for the page's script to swap in.
@@ -276,15 +276,15 @@ func (p *pages) provisionAll(w http.ResponseWriter, r *http.Request, s *session)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// pageView is a view with the one-time summary taken from the session.
-type pageView struct {
-	view
+// flashView is a tmplView with the one-time summary taken from the session.
+type flashView struct {
+	tmplView
 	summary *provision.Summary
 }
 
 // viewFor starts a logged-in page: title, menu entry, the flash message
 // and the LED.
-func (p *pages) viewFor(s *session, title, nav string) pageView {
+func (p *pages) viewFor(s *session, title, nav string) flashView {
 	msg, sum := p.sess.takeFlash(s)
-	return pageView{view: view{Title: title, Nav: nav, LoggedIn: true, Flash: msg, LED: p.Box().LED, Alerts: p.Coord.Alerts()}, summary: sum}
+	return flashView{tmplView: tmplView{Title: title, Nav: nav, LoggedIn: true, Flash: msg, LED: p.Box().LED, Alerts: p.Coord.Alerts()}, summary: sum}
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/pnpbox/pnpbox/appliance"
 )
 
-// setting is one field of the settings form: its JSON name in
+// settingField is one field of the settings form: its JSON name in
 // GET|PUT /api/settings, a label and a one-line explanation.
-type setting struct {
+type settingField struct {
 	Name, Label, Help string
 	Kind              string // text, int, list, select, check, password
 	Options           []string
@@ -24,13 +24,13 @@ type setting struct {
 
 type settingGroup struct {
 	Name   string
-	Fields []setting
+	Fields []settingField
 }
 
 // settingsForm lists the form's fields. The nested and raw ones
 // (auto_provision, model_defaults, p_values) are the API's.
 var settingsForm = []settingGroup{
-	{"Phones register with", []setting{
+	{"Phones register with", []settingField{
 		{Name: "sip_server", Label: "SIP server", Help: "Your PBX, as host or host:port; an assignment's own server wins.", Kind: "text"},
 		{Name: "outbound_proxy", Label: "Outbound proxy", Help: "Optional: a proxy phones send all their SIP through.", Kind: "text"},
 		{Name: "codecs", Label: "Codecs", Help: "In order of preference, comma-separated: PCMU, PCMA, G722, G729, G726-32, G723, iLBC, OPUS.", Kind: "list"},
@@ -39,7 +39,7 @@ var settingsForm = []settingGroup{
 		{Name: "voicemail_number", Label: "Voicemail number", Help: "What the phones dial for voicemail, e.g. *97.", Kind: "text"},
 		{Name: "language", Label: "Phone language", Help: "Display language code: en, de, fr, … or auto.", Kind: "text"},
 	}},
-	{"Provisioning", []setting{
+	{"Provisioning", []settingField{
 		{Name: "provision_mode", Label: "Provision mode", Help: "button: phones get their NOTIFY when the button (on the box or this page) is pressed; auto: as soon as a phone that has announced itself has an assignment.", Kind: "select", Options: []string{appliance.ModeButton, appliance.ModeAuto}},
 		{Name: "notify_url_form", Label: "Config URL form", Help: "file: the vendor guide's …/cfg<MAC> (the default); folder: …/ for firmware that wants the folder.", Kind: "select", Options: []string{appliance.URLFormFile, appliance.URLFormFolder}},
 		{Name: "config_server_path", Label: "Config server after the first download", Help: "host[:port]/path without http://; empty: this box.", Kind: "text"},
@@ -49,7 +49,7 @@ var settingsForm = []settingGroup{
 		{Name: "phone_admin_password", Label: "Phones' web admin password", Help: "The same for every phone; empty: each phone gets its own random one (shown on its page on request).", Kind: "password"},
 		{Name: "legacy_binary", Label: "Also serve the legacy binary cfg<MAC> file", Help: "Only for old firmware that cannot read the XML config.", Kind: "check"},
 	}},
-	{"Which phones are taken in", []setting{
+	{"Which phones are taken in", []settingField{
 		{Name: "extension_pool", Label: "Extension pool", Help: "Extensions a press gives discovered phones without an assignment, e.g. 200-299 or 200-249,300-310; empty: no pool.", Kind: "text"},
 		{Name: "pool_password_length", Label: "Pool password length", Help: "Length of the SIP passwords generated for pool extensions (12-64; empty: 20).", Kind: "int"},
 		{Name: "pool_max_per_press", Label: "Pool extensions per press at most", Help: "Guards against a rogue device emptying the pool; empty: no limit.", Kind: "int"},
@@ -59,23 +59,23 @@ var settingsForm = []settingGroup{
 	}},
 }
 
-// settingsValues are the current settings as the form's strings.
-func settingsValues(set appliance.Settings) map[string]any {
+// settingsFormValues are the current settings as the form's strings.
+func settingsFormValues(set appliance.Settings) map[string]any {
 	raw, _ := json.Marshal(set)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return m
 }
 
-// fillSettings returns the form with current values (or, after a failed
+// fillSettingsForm returns the form with current values (or, after a failed
 // save, the posted ones) and the error beside its field.
-func fillSettings(set appliance.Settings, posted url.Values, err error) []settingGroup {
-	cur := settingsValues(set)
+func fillSettingsForm(set appliance.Settings, posted url.Values, err error) []settingGroup {
+	cur := settingsFormValues(set)
 	var fe *appliance.FieldError
 	errors.As(err, &fe)
 	out := make([]settingGroup, len(settingsForm))
 	for gi, g := range settingsForm {
-		out[gi] = settingGroup{Name: g.Name, Fields: make([]setting, len(g.Fields))}
+		out[gi] = settingGroup{Name: g.Name, Fields: make([]settingField, len(g.Fields))}
 		for fi, f := range g.Fields {
 			switch v := cur[f.Name].(type) {
 			case string:
@@ -110,10 +110,10 @@ func fillSettings(set appliance.Settings, posted url.Values, err error) []settin
 	return out
 }
 
-// settingsPatch turns the posted form into the JSON object
+// settingsFormPatch turns the posted form into the JSON object
 // UpdateSettings merges: the same path, and the same checks, as PUT
 // /api/settings.
-func settingsPatch(form url.Values) ([]byte, error) {
+func settingsFormPatch(form url.Values) ([]byte, error) {
 	patch := map[string]any{}
 	for _, g := range settingsForm {
 		for _, f := range g.Fields {
@@ -154,13 +154,13 @@ type settingsData struct{ Groups []settingGroup }
 
 func (p *pages) settingsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	v := p.viewFor(s, "Settings", "settings")
-	v.Data = settingsData{fillSettings(p.Coord.Settings(), nil, nil)}
-	p.render(w, http.StatusOK, "settings", v.view)
+	v.Data = settingsData{fillSettingsForm(p.Coord.Settings(), nil, nil)}
+	p.render(w, http.StatusOK, "settings", v.tmplView)
 }
 
 func (p *pages) settingsSave(w http.ResponseWriter, r *http.Request, s *session) {
 	r.ParseForm()
-	patch, err := settingsPatch(r.PostForm)
+	patch, err := settingsFormPatch(r.PostForm)
 	if err == nil {
 		_, err = p.Coord.UpdateSettings(patch)
 	}
@@ -168,8 +168,8 @@ func (p *pages) settingsSave(w http.ResponseWriter, r *http.Request, s *session)
 		v := p.viewFor(s, "Settings", "settings")
 		_, v.Error = p.pageError(err)
 		v.Error = "Not saved: " + v.Error
-		v.Data = settingsData{fillSettings(p.Coord.Settings(), r.PostForm, err)}
-		p.render(w, http.StatusBadRequest, "settings", v.view)
+		v.Data = settingsData{fillSettingsForm(p.Coord.Settings(), r.PostForm, err)}
+		p.render(w, http.StatusBadRequest, "settings", v.tmplView)
 		return
 	}
 	p.Log.Info("page: settings saved", "ip", clientAddr(r).String())

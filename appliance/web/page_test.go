@@ -24,14 +24,14 @@ import (
 
 const pagePassword = "page-admin-pw-1"
 
-// clock is a settable time source for session expiry.
-type clock struct {
+// pageClock is a settable time source for session expiry.
+type pageClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
+func (c *pageClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *pageClock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
@@ -42,7 +42,7 @@ type pageBox struct {
 	t     testing.TB
 	coord *provision.Coordinator
 	claim *panel.Claim
-	clock *clock
+	clock *pageClock
 	srv   *httptest.Server
 	h     http.Handler
 	c     *http.Client // keeps cookies, does not follow redirects
@@ -64,7 +64,7 @@ func newPageBox(t testing.TB, withAdmin bool) *pageBox {
 			t.Fatal(err)
 		}
 	}
-	b := &pageBox{t: t, coord: coord, claim: &panel.Claim{}, clock: &clock{t: time.Now()}}
+	b := &pageBox{t: t, coord: coord, claim: &panel.Claim{}, clock: &pageClock{t: time.Now()}}
 	b.h = New(Deps{Coord: coord, Claim: b.claim, Now: b.clock.now, TempDir: t.TempDir(),
 		Box: func() Box {
 			return Box{Started: time.Now(), LED: "pending", Interface: "lan0", Interfaces: []Iface{
@@ -128,8 +128,8 @@ func (b *pageBox) login() {
 	}
 }
 
-// want fails unless res has code and body contains every string.
-func want(t *testing.T, what string, res *http.Response, body string, code int, has ...string) {
+// wantPage fails unless res has code and body contains every string.
+func wantPage(t *testing.T, what string, res *http.Response, body string, code int, has ...string) {
 	t.Helper()
 	if res.StatusCode != code {
 		t.Errorf("%s: status %d, want %d", what, res.StatusCode, code)
@@ -144,29 +144,29 @@ func want(t *testing.T, what string, res *http.Response, body string, code int, 
 func TestFirstBootClaimSetsPasswordAndLogsIn(t *testing.T) {
 	b := newPageBox(t, false)
 	res, body := b.get("/")
-	want(t, "first visit", res, body, 200, "no admin password yet", "Hold the box's button for 5 seconds", "Claim mode is not open")
+	wantPage(t, "first visit", res, body, 200, "no admin password yet", "Hold the box's button for 5 seconds", "Claim mode is not open")
 	if strings.Contains(body, `action="/setup"`) {
 		t.Error("the set-password form is offered while claim mode is closed")
 	}
 	res, body = b.post("/setup", url.Values{"password": {"new-admin-pw"}, "confirm": {"new-admin-pw"}})
-	want(t, "setup with claim mode closed", res, body, 403, "Claim mode is not open")
+	wantPage(t, "setup with claim mode closed", res, body, 403, "Claim mode is not open")
 	if b.coord.HasAdmin() {
 		t.Fatal("password set without claim mode")
 	}
 
 	b.claim.Open(panel.ClaimFor) // the long press
 	res, body = b.get("/")
-	want(t, "claim mode open", res, body, 200, `action="/setup"`, "Set the admin password")
+	wantPage(t, "claim mode open", res, body, 200, `action="/setup"`, "Set the admin password")
 	res, body = b.post("/setup", url.Values{"password": {"new-admin-pw"}, "confirm": {"other-admin-pw"}})
-	want(t, "different passwords", res, body, 400, "The two passwords differ")
+	wantPage(t, "different passwords", res, body, 400, "The two passwords differ")
 	res, body = b.post("/setup", url.Values{"password": {"short"}, "confirm": {"short"}})
-	want(t, "short password", res, body, 400, "at least 8 characters")
+	wantPage(t, "short password", res, body, 400, "at least 8 characters")
 	res, body = b.post("/setup", url.Values{"password": {"new-admin-pw"}, "confirm": {"new-admin-pw"}})
 	if res.StatusCode != 303 || !b.coord.CheckAdmin("new-admin-pw") {
 		t.Fatalf("setup: %d %s", res.StatusCode, body)
 	}
 	res, body = b.get("/")
-	want(t, "after setup", res, body, 200, "Provision all pending (0)", "Log out")
+	wantPage(t, "after setup", res, body, 200, "Provision all pending (0)", "Log out")
 	if b.claim.Remaining() != 0 {
 		t.Error("claim mode still open after the password was set")
 	}
@@ -174,14 +174,14 @@ func TestFirstBootClaimSetsPasswordAndLogsIn(t *testing.T) {
 
 func TestLoginCookieLogoutAndAPI(t *testing.T) {
 	b := newPageBox(t, true)
-	b.coord.Assign(mustMAC(t, "000B82A1B2C3"), appliance.Assignment{Extension: "201", Password: "sip-secret-201"})
+	b.coord.Assign(pageMAC(t, "000B82A1B2C3"), appliance.Assignment{Extension: "201", Password: "sip-secret-201"})
 	res, body := b.get("/")
-	want(t, "stranger", res, body, 200, "Log in", `autocomplete="current-password"`)
+	wantPage(t, "stranger", res, body, 200, "Log in", `autocomplete="current-password"`)
 	if strings.Contains(body, "000B82A1B2C3") || strings.Contains(body, "201") || strings.Contains(body, "Provision") {
 		t.Error("a stranger sees phones before logging in")
 	}
 	res, body = b.post("/login", url.Values{"password": {"wrong-password"}})
-	want(t, "wrong password", res, body, 401, "Wrong password")
+	wantPage(t, "wrong password", res, body, 401, "Wrong password")
 
 	res, _ = b.post("/login", url.Values{"password": {pagePassword}})
 	var c *http.Cookie
@@ -198,13 +198,13 @@ func TestLoginCookieLogoutAndAPI(t *testing.T) {
 			c.HttpOnly, c.SameSite, c.Secure, len(c.Value))
 	}
 	res, body = b.get("/")
-	want(t, "logged in", res, body, 200, "000B82A1B2C3", "Provision all pending (1)")
+	wantPage(t, "logged in", res, body, 200, "000B82A1B2C3", "Provision all pending (1)")
 	if strings.Contains(body, "sip-secret-201") {
 		t.Error("the SIP password is in the page")
 	}
 	// The API takes the page's session as well as HTTP Basic.
 	res, body = b.get("/api/phones")
-	want(t, "API with the session", res, body, 200, `"mac": "000B82A1B2C3"`)
+	wantPage(t, "API with the session", res, body, 200, `"mac": "000B82A1B2C3"`)
 
 	res, _ = b.post("/logout", nil)
 	if res.StatusCode != 303 {
@@ -215,12 +215,12 @@ func TestLoginCookieLogoutAndAPI(t *testing.T) {
 		t.Errorf("settings after logout: %d → %q, want 303 → /", res.StatusCode, res.Header.Get("Location"))
 	}
 	res, _ = b.get("/phones/live")
-	want(t, "live table after logout", res, "", 401)
+	wantPage(t, "live table after logout", res, "", 401)
 	// A stolen cookie is useless after logout.
 	req, _ := http.NewRequest("GET", b.srv.URL+"/api/phones", nil)
 	req.AddCookie(c)
 	res, _ = b.do(req)
-	want(t, "API with the ended session", res, "", 401)
+	wantPage(t, "API with the ended session", res, "", 401)
 }
 
 func TestLoginBackoffSharedWithAPI(t *testing.T) {
@@ -232,14 +232,14 @@ func TestLoginBackoffSharedWithAPI(t *testing.T) {
 		}
 	}
 	res, body := b.post("/login", url.Values{"password": {pagePassword}})
-	want(t, "after 5 wrong passwords", res, body, 429, "Too many wrong passwords")
+	wantPage(t, "after 5 wrong passwords", res, body, 429, "Too many wrong passwords")
 	if ra := res.Header.Get("Retry-After"); ra == "" || ra == "0" {
 		t.Errorf("Retry-After %q", ra)
 	}
 	req, _ := http.NewRequest("GET", b.srv.URL+"/api/status", nil)
 	req.SetBasicAuth("admin", pagePassword)
 	res, _ = b.do(req)
-	want(t, "API from the same address", res, "", 429)
+	wantPage(t, "API from the same address", res, "", 429)
 	b.clock.add(61 * time.Second)
 	b.login()
 }
@@ -314,7 +314,7 @@ func TestHostCheck(t *testing.T) {
 func TestCrossSiteWritesRefused(t *testing.T) {
 	b := newPageBox(t, true)
 	b.login()
-	m := mustMAC(t, "000B82A1B2C3")
+	m := pageMAC(t, "000B82A1B2C3")
 	for _, h := range []map[string]string{
 		{"Sec-Fetch-Site": "cross-site"},
 		{"Origin": "http://attacker.example"},
@@ -338,7 +338,7 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 	}
 }
 
-func mustMAC(t testing.TB, s string) appliance.MAC {
+func pageMAC(t testing.TB, s string) appliance.MAC {
 	t.Helper()
 	m, err := appliance.ParseMAC(s)
 	if err != nil {
@@ -351,14 +351,14 @@ func mustMAC(t testing.TB, s string) appliance.MAC {
 // credentials; wrong ones count towards the same back-off.
 func TestPageWithHTTPBasic(t *testing.T) {
 	b := newPageBox(t, true)
-	b.coord.Assign(mustMAC(t, "000B82A1B2C3"), appliance.Assignment{Extension: "201", Password: "sip-secret-201"})
+	b.coord.Assign(pageMAC(t, "000B82A1B2C3"), appliance.Assignment{Extension: "201", Password: "sip-secret-201"})
 	get := func(pw string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", b.srv.URL+"/", nil)
 		req.SetBasicAuth("admin", pw)
 		return b.do(req)
 	}
 	res, body := get(pagePassword)
-	want(t, "GET / with Basic", res, body, 200, "000B82A1B2C3")
+	wantPage(t, "GET / with Basic", res, body, 200, "000B82A1B2C3")
 	if len(res.Cookies()) != 0 {
 		t.Error("Basic auth started a session")
 	}

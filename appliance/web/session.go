@@ -43,10 +43,10 @@ type session struct {
 	// installer to confirm the import, by upload id. They stay on the
 	// server so the file (which may hold passwords) is never sent back
 	// into the page.
-	uploads map[string]upload
+	uploads map[string]csvUpload
 }
 
-type upload struct {
+type csvUpload struct {
 	name string
 	body []byte
 	at   time.Time
@@ -56,8 +56,8 @@ func newSessions(now func() time.Time) *sessions {
 	return &sessions{now: now, by: map[string]*session{}}
 }
 
-// randomID returns 256 random bits, base64url: a session or upload id.
-func randomID() string {
+// newSessionID returns 256 random bits, base64url: a session or upload id.
+func newSessionID() string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
 	return base64.RawURLEncoding.EncodeToString(b[:])
@@ -67,7 +67,7 @@ func randomID() string {
 // browser had (if any), ends, so a login always gets a fresh ID.
 func (ss *sessions) create(w http.ResponseWriter, r *http.Request) *session {
 	now := ss.now()
-	s := &session{id: randomID(), created: now, last: now}
+	s := &session{id: newSessionID(), created: now, last: now}
 	ss.mu.Lock()
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		delete(ss.by, c.Value)
@@ -156,29 +156,29 @@ const (
 
 // keepUpload stores a checked CSV file and returns its id.
 func (ss *sessions) keepUpload(s *session, name string, body []byte) string {
-	id := randomID()
+	id := newSessionID()
 	now := ss.now()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if s.uploads == nil {
-		s.uploads = map[string]upload{}
+		s.uploads = map[string]csvUpload{}
 	}
 	for k, u := range s.uploads {
 		if now.Sub(u.at) > uploadTTL || len(s.uploads) >= maxUploads {
 			delete(s.uploads, k)
 		}
 	}
-	s.uploads[id] = upload{name: name, body: body, at: now}
+	s.uploads[id] = csvUpload{name: name, body: body, at: now}
 	return id
 }
 
 // takeUpload returns and forgets a stored CSV file.
-func (ss *sessions) takeUpload(s *session, id string) (upload, bool) {
+func (ss *sessions) takeUpload(s *session, id string) (csvUpload, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	u, ok := s.uploads[id]
 	if !ok || ss.now().Sub(u.at) > uploadTTL {
-		return upload{}, false
+		return csvUpload{}, false
 	}
 	delete(s.uploads, id)
 	return u, true
