@@ -22,7 +22,7 @@ run: build ## Run pnpd on this laptop (loopback, simulated board, state in ./var
 demo: build ## pnpd plus 20 simulated phones, provisioned end to end; leaves pnpd running
 	scripts/demo.sh
 
-test: ## All tests: gofmt, vet, go test -race ./... (netns e2e as root), arm64 build and qemu checks
+test: ## make lint, then go test -race ./... (netns e2e as root), arm64 build and qemu checks
 	scripts/test.sh
 
 test-arm64: build-arm64 ## The arm64 binary's -version and the pure unit tests under qemu-aarch64-static
@@ -34,9 +34,8 @@ soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost 
 bench: ## Benchmarks; results go in the README
 	scripts/bench.sh
 
-lint: ## gofmt and go vet only
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) vet ./...
+lint: ## gofmt, vet (linux, darwin), staticcheck, linux/arm build, no binaries or >1 MB files in git
+	scripts/lint.sh
 
 clean: ## Remove build output
 	rm -rf bin

@@ -64,16 +64,15 @@ func fieldErr(field, format string, a ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
-// Codecs maps the codec names an assignment may use to Grandstream vocoder
-// codes (reference §2.1, FPBX-P "preferred vocoder" values).
-var Codecs = map[string]int{
-	"PCMU": 0, "PCMA": 8, "G722": 9, "G729": 18, "G726-32": 2, "G723": 4, "iLBC": 98, "OPUS": 123,
-}
+// Codecs are the codec names an assignment or the site may list, in their
+// canonical spelling. How a vendor writes each one into a config is the
+// profile package's business.
+var Codecs = []string{"PCMU", "PCMA", "G722", "G729", "G726-32", "G723", "iLBC", "OPUS"}
 
 // CanonicalCodec returns the spelling of a codec name used in Codecs,
 // matching case-insensitively, and false if the codec is unknown.
 func CanonicalCodec(name string) (string, bool) {
-	for k := range Codecs {
+	for _, k := range Codecs {
 		if strings.EqualFold(k, name) {
 			return k, true
 		}
@@ -108,7 +107,8 @@ func NormalizeCodecs(field string, in []string) ([]string, error) {
 
 // Normalize validates a and returns a cleaned copy (trimmed strings,
 // canonical codec names). Model-specific limits (how many accounts and keys
-// fit) are checked by the profile package, which knows the models.
+// fit) and the raw vendor values (PValues) are checked by the profile
+// package, which knows the models and the vendor's syntax.
 func (a Assignment) Normalize() (Assignment, error) {
 	a.Extension = strings.TrimSpace(a.Extension)
 	a.AuthID = strings.TrimSpace(a.AuthID)
@@ -164,9 +164,7 @@ func (a Assignment) Normalize() (Assignment, error) {
 		accounts = nil
 	}
 	a.Accounts = accounts
-	if err := ValidatePValues("p_values", a.PValues); err != nil {
-		return a, err
-	}
+	// PValues are vendor syntax: profile.Validate checks them.
 	return a, nil
 }
 
@@ -279,31 +277,4 @@ func isModelName(s string) bool {
 		}
 	}
 	return true
-}
-
-// ValidatePValues checks raw vendor overrides: names are P followed by
-// digits, values at most 256 characters of text.
-func ValidatePValues(field string, pv map[string]string) error {
-	for k, v := range pv {
-		if len(k) < 2 || len(k) > 6 || k[0] != 'P' {
-			return fieldErr(field, "%q is not a P-value name (P followed by digits)", k)
-		}
-		for i := 1; i < len(k); i++ {
-			if k[i] < '0' || k[i] > '9' {
-				return fieldErr(field, "%q is not a P-value name (P followed by digits)", k)
-			}
-		}
-		if utf8.RuneCountInString(v) > 256 {
-			return fieldErr(field+"."+k, "at most 256 characters")
-		}
-		if !utf8.ValidString(v) {
-			return fieldErr(field+"."+k, "not valid UTF-8")
-		}
-		for _, r := range v {
-			if unicode.IsControl(r) && r != '\t' {
-				return fieldErr(field+"."+k, "control characters are not allowed")
-			}
-		}
-	}
-	return nil
 }

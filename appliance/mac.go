@@ -87,3 +87,44 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// ParseMACPrefix accepts a MAC or the start of one: 6 to 12 hex digits
+// (6 is an OUI, 9 an OUI-36 block), optionally separated by ':', '-' or
+// '.'. It returns the digits in upper case.
+func ParseMACPrefix(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ':' || c == '-' || c == '.' || c == ' ':
+		case isHex(c):
+			b.WriteByte(c)
+		default:
+			return "", fmt.Errorf("%q: unexpected character %q (want a MAC or a prefix such as 000B82)", truncate(s, 32), c)
+		}
+	}
+	if n := b.Len(); n < 6 || n > 12 {
+		return "", fmt.Errorf("%q: want 6 to 12 hex digits (an OUI such as 000B82, or a whole MAC), have %d", truncate(s, 32), n)
+	}
+	return strings.ToUpper(b.String()), nil
+}
+
+// MatchMAC reports whether m starts with one of the prefixes in list
+// (entries as ParseMACPrefix returns them). It does not allocate: every
+// SUBSCRIBE is matched.
+func MatchMAC(list []string, m MAC) bool {
+	if len(list) == 0 {
+		return false
+	}
+	const digits = "0123456789ABCDEF"
+	var s [12]byte
+	for i, b := range m {
+		s[2*i], s[2*i+1] = digits[b>>4], digits[b&0xf]
+	}
+	for _, p := range list {
+		if len(p) <= len(s) && string(s[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}

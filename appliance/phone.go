@@ -60,10 +60,10 @@ type Phone struct {
 	// used when the site sets none. A secret: shown only to the admin.
 	AdminPassword string `json:"admin_password,omitempty"`
 
-	Dialog       *Dialog   `json:"dialog,omitempty"`
-	Notify       *Notify   `json:"notify,omitempty"`
-	Downloads    int       `json:"downloads"`
-	LastDownload *Download `json:"last_download,omitempty"`
+	Dialog       *Dialog        `json:"dialog,omitempty"`
+	LastNotify   *NotifyOutcome `json:"notify,omitempty"`
+	Downloads    int            `json:"downloads"`
+	LastDownload *Download      `json:"last_download,omitempty"`
 	// NotifiedAt is when the current provisioning round's NOTIFY was
 	// answered; downloads after it count towards downloaded/provisioned.
 	NotifiedAt time.Time `json:"notified_at,omitzero"`
@@ -74,17 +74,29 @@ func (p *Phone) Seen() bool { return !p.FirstSeen.IsZero() }
 
 // Dialog is what the box needs to send a NOTIFY inside the subscription a
 // phone's SUBSCRIBE created (RFC 6665 §4.4.1; the PnP phones match on
-// Call-ID and tags). The header values are kept as the phone sent them.
+// Call-ID and tags). Its fields carry RFC 3261 §12's names for the dialog
+// state, seen from the box (the notifier); the JSON names are the stored
+// format and stay as they were. Header values are kept as the phone sent
+// them.
 type Dialog struct {
-	CallID     string         `json:"call_id"`
-	From       string         `json:"from"` // SUBSCRIBE From, with the phone's tag: our NOTIFY's To
-	To         string         `json:"to"`   // SUBSCRIBE To, without tag: our NOTIFY's From, plus LocalTag
-	LocalTag   string         `json:"local_tag"`
-	Contact    string         `json:"contact"` // phone's Contact URI: our NOTIFY's Request-URI
-	Target     netip.AddrPort `json:"target"`  // where the NOTIFY goes
+	CallID string `json:"call_id"`
+	// RemoteURI is the phone's URI with its tag, as its SUBSCRIBE's From
+	// header had it: our NOTIFY's To.
+	RemoteURI string `json:"from"`
+	// LocalURI is the SUBSCRIBE's To without a tag: our NOTIFY's From, with
+	// LocalTag added.
+	LocalURI string `json:"to"`
+	LocalTag string `json:"local_tag"`
+	// RemoteTarget is the phone's Contact URI: our NOTIFY's Request-URI.
+	RemoteTarget string `json:"contact"`
+	// RemoteAddr is the IP:port the NOTIFY is sent to: the remote target's,
+	// or where the SUBSCRIBE came from (pnp.NotifyTarget).
+	RemoteAddr netip.AddrPort `json:"target"`
 	LocalAddr  netip.Addr     `json:"local_addr"`
 	Interface  string         `json:"interface,omitempty"`
-	NotifyCSeq uint32         `json:"notify_cseq"` // last CSeq we used in this dialog
+	// LocalCSeq is the last CSeq the box used in this dialog (RFC 3261's
+	// local sequence number).
+	LocalCSeq uint32 `json:"notify_cseq"`
 }
 
 // NotifyResult is the outcome of one NOTIFY transaction.
@@ -98,8 +110,8 @@ const (
 	NotifyError   NotifyResult = "error"   // could not be sent at all
 )
 
-// Notify records the last NOTIFY sent to a phone.
-type Notify struct {
+// NotifyOutcome records the last NOTIFY sent to a phone.
+type NotifyOutcome struct {
 	Time   time.Time    `json:"time"`
 	Result NotifyResult `json:"result"`
 	Code   int          `json:"code,omitempty"`

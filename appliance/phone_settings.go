@@ -1,7 +1,6 @@
 package appliance
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -25,11 +24,20 @@ const (
 	AutoProvisionDayOfWeek    = "day_of_week"
 )
 
-// PhoneSettings are site-wide values rendered into every phone's config, on
-// top of the Settings fields that phones share with the box (sip_server,
-// outbound_proxy, codecs, timezone, ntp_server). Every field is optional: an
-// empty one leaves the phone's own value alone, except where noted.
+// PhoneSettings are the site-wide values rendered into every phone's config:
+// all the renderer (package profile) is given of the settings. Every field
+// is optional: an empty one leaves the phone's own value alone, except
+// where noted.
 type PhoneSettings struct {
+	// SIPServer is the registrar for accounts whose assignment names none
+	// (host[:port]); without either a phone is not sent a NOTIFY.
+	SIPServer     string `json:"sip_server"`
+	OutboundProxy string `json:"outbound_proxy"`
+	// Codecs are the codecs offered, in order (appliance.Codecs names);
+	// an assignment's own list wins.
+	Codecs    []string `json:"codecs"`
+	Timezone  string   `json:"timezone"`
+	NTPServer string   `json:"ntp_server"`
 	// PhoneAdminPassword is the phones' web admin password. Empty: the box
 	// gives each phone its own generated one. A secret: never logged.
 	PhoneAdminPassword string `json:"phone_admin_password"`
@@ -57,6 +65,11 @@ type PhoneSettings struct {
 	// LegacyBinary makes the box also serve the legacy binary cfg<mac>
 	// file; off, phones get the XML file only.
 	LegacyBinary bool `json:"legacy_binary"`
+	// KeepPnP keeps the phones' own Plug-and-Play (Grandstream P1414) on
+	// in the configs the box renders; off (the default), a provisioned
+	// phone stops multicasting its SUBSCRIBE at every boot and taking the
+	// first answer from anyone on the LAN (docs/models.md).
+	KeepPnP bool `json:"keep_pnp"`
 }
 
 // AutoProvision is the phone's own periodic config check.
@@ -109,9 +122,6 @@ func (s PhoneSettings) normalize() (PhoneSettings, error) {
 		return s, err
 	}
 	if err := validateLanguage("language", s.Language); err != nil {
-		return s, err
-	}
-	if err := ValidatePValues("p_values", s.PValues); err != nil {
 		return s, err
 	}
 	if len(s.PValues) == 0 {
@@ -228,9 +238,6 @@ func normalizeModelDefaults(in map[string]ModelLayer) (map[string]ModelLayer, er
 			return nil, fieldErr(field, "model %s is listed twice", model)
 		}
 		layer := in[name]
-		if err := ValidatePValues(fmt.Sprintf("model_defaults.%s.p_values", model), layer.PValues); err != nil {
-			return nil, err
-		}
 		if len(layer.PValues) == 0 {
 			layer.PValues = nil
 		}

@@ -70,11 +70,8 @@ func TestPhoneSettingsErrors(t *testing.T) {
 		{"day", PhoneSettings{AutoProvision: AutoProvision{DayOfWeek: intp(-1)}}, "auto_provision.day_of_week"},
 		{"voicemail", PhoneSettings{VoicemailNumber: "*97 x"}, "voicemail_number"},
 		{"language", PhoneSettings{Language: "en<"}, "language"},
-		{"p_values name", PhoneSettings{PValues: map[string]string{"X1": "1"}}, "p_values"},
-		{"p_values value", PhoneSettings{PValues: map[string]string{"P1": "a\x00"}}, "p_values.P1"},
 		{"model name", PhoneSettings{ModelDefaults: map[string]ModelLayer{"GXP 2130": {}}}, "model_defaults.GXP 2130"},
 		{"model twice", PhoneSettings{ModelDefaults: map[string]ModelLayer{"GXP2130": {}, "gxp2130": {}}}, "model_defaults.gxp2130"},
-		{"model p_values", PhoneSettings{ModelDefaults: map[string]ModelLayer{"gxp2140": {PValues: map[string]string{"P": "1"}}}}, "model_defaults.GXP2140.p_values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := DefaultSettings()

@@ -1,6 +1,8 @@
 package appliance
 
 import (
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -18,28 +20,26 @@ const (
 
 // Settings are the site defaults, edited through GET|PUT /api/settings.
 // PUT merges: fields absent from the request keep their value.
+//
+// The fields fall in three groups, embedded so that the JSON object stays
+// flat: how the box provisions (here), what is rendered into every phone's
+// config (PhoneSettings, phone_settings.go: the only part the renderer
+// sees), and which phones the box takes in and how accounts are handed out
+// (AdmissionSettings, admission.go).
 type Settings struct {
-	SIPServer     string   `json:"sip_server"`
-	OutboundProxy string   `json:"outbound_proxy"`
-	ProvisionMode string   `json:"provision_mode"`
-	Codecs        []string `json:"codecs"`
-	Timezone      string   `json:"timezone"`
-	NTPServer     string   `json:"ntp_server"`
-	NotifyURLForm string   `json:"notify_url_form"`
+	ProvisionMode string `json:"provision_mode"`
+	NotifyURLForm string `json:"notify_url_form"`
 
-	// PhoneSettings are the site-wide values rendered into phone configs
-	// (phone_settings.go); IntakeSettings decide which phones are taken in
-	// and how accounts are handed out (intake_settings.go).
 	PhoneSettings
-	IntakeSettings
+	AdmissionSettings
 }
 
 // DefaultSettings are what a new box starts with.
 func DefaultSettings() Settings {
 	return Settings{
-		ProvisionMode:  ModeButton,
-		NotifyURLForm:  URLFormFile,
-		IntakeSettings: DefaultIntakeSettings(),
+		ProvisionMode:     ModeButton,
+		NotifyURLForm:     URLFormFile,
+		AdmissionSettings: DefaultAdmissionSettings(),
 	}
 }
 
@@ -81,8 +81,33 @@ func (s Settings) Normalize() (Settings, error) {
 	if s.PhoneSettings, err = s.PhoneSettings.normalize(); err != nil {
 		return s, err
 	}
-	if s.IntakeSettings, err = s.IntakeSettings.normalize(); err != nil {
+	if s.AdmissionSettings, err = s.AdmissionSettings.normalize(); err != nil {
 		return s, err
 	}
 	return s, nil
+}
+
+// Clone returns a copy of s that shares no map, slice or pointer with it.
+func (s Settings) Clone() Settings {
+	s.Codecs = slices.Clone(s.Codecs)
+	s.AllowMACs = slices.Clone(s.AllowMACs)
+	s.DenyMACs = slices.Clone(s.DenyMACs)
+	s.PValues = maps.Clone(s.PValues)
+	if s.ModelDefaults != nil {
+		md := make(map[string]ModelLayer, len(s.ModelDefaults))
+		for k, l := range s.ModelDefaults {
+			l.PValues = maps.Clone(l.PValues)
+			md[k] = l
+		}
+		s.ModelDefaults = md
+	}
+	if h := s.AutoProvision.Hour; h != nil {
+		s.AutoProvision.Hour = new(int)
+		*s.AutoProvision.Hour = *h
+	}
+	if d := s.AutoProvision.DayOfWeek; d != nil {
+		s.AutoProvision.DayOfWeek = new(int)
+		*s.AutoProvision.DayOfWeek = *d
+	}
+	return s
 }

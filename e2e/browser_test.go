@@ -51,11 +51,11 @@ func TestBrowserInstallerJourney(t *testing.T) {
 		waitText("this box has no admin password yet"),
 		waitText("Hold the box's button for 5 seconds"))
 
-	// The long press: SIGUSR2 holds the simulated button for 5 s.
-	if err := box.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
-		t.Fatal(err)
-	}
-	b.step("02-claim-mode", reloadUntil("#new", 30*time.Second), waitText("Claim mode is open"))
+	// The long press: SIGUSR2 holds the simulated button for 5 s. A
+	// signal that arrives before pnpd listens for it is lost, so the
+	// press is repeated until the page offers the form.
+	press := func() error { return box.cmd.Process.Signal(syscall.SIGUSR2) }
+	b.step("02-claim-mode", reloadUntil("#new", 60*time.Second, 10*time.Second, press), waitText("Claim mode is open"))
 	b.step("03-password-set",
 		chromedp.SendKeys(chromedp.CSS("#new"), password),
 		chromedp.SendKeys(chromedp.CSS("#again"), password),
@@ -76,6 +76,7 @@ func TestBrowserInstallerJourney(t *testing.T) {
 	b.step("07-add-form",
 		chromedp.Navigate(box.base+"/add"),
 		chromedp.SendKeys(chromedp.CSS("#mac"), "00:0b:82:00:a0:01"),
+		chromedp.SetValue(chromedp.CSS("#model"), "GXP2160"),
 		chromedp.SendKeys(chromedp.CSS("#ext"), "201"),
 		chromedp.SendKeys(chromedp.CSS("#pw"), "sip-secret-201"),
 		chromedp.SendKeys(chromedp.CSS("#dn"), "Reception"),
@@ -276,21 +277,29 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// reloadUntil reloads the page until sel exists.
-func reloadUntil(sel string, within time.Duration) chromedp.Action[chromedp.Void] {
+// reloadUntil reloads the page until sel exists, calling nudge first and
+// then every `every` (the box's button, pressed again).
+func reloadUntil(sel string, within, every time.Duration, nudge func() error) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		deadline := time.Now().Add(within)
+		var nudged time.Time
 		for {
+			if time.Since(nudged) >= every {
+				if err := nudge(); err != nil {
+					return chromedp.Void{}, err
+				}
+				nudged = time.Now()
+			}
+			time.Sleep(500 * time.Millisecond)
+			if _, err := chromedp.Reload()(ctx, t); err != nil {
+				return chromedp.Void{}, err
+			}
 			ok, err := chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, sel))(ctx, t)
 			if err == nil && ok {
 				return chromedp.Void{}, nil
 			}
 			if time.Now().After(deadline) {
 				return chromedp.Void{}, fmt.Errorf("%s did not appear within %v", sel, within)
-			}
-			time.Sleep(500 * time.Millisecond)
-			if _, err := chromedp.Reload()(ctx, t); err != nil {
-				return chromedp.Void{}, err
 			}
 		}
 	}

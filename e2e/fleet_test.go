@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -9,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
 
 const password = "e2e-admin-password"
@@ -40,20 +44,8 @@ func startBox(t *testing.T, l *lan, extra ...string) *box {
 
 func (b *box) api(method, path, body string, out any) int {
 	b.t.Helper()
-	req, _ := http.NewRequest(method, b.base+path, strings.NewReader(body))
-	req.SetBasicAuth("admin", password)
-	res, err := b.http.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			b.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
-	return res.StatusCode
+	c := &apiclient.Client{Base: b.base, Password: password, HTTP: b.http}
+	return c.Call(b.t, method, path, body, out)
 }
 
 type phone struct {

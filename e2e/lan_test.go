@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -108,8 +110,8 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
-// start runs argv in namespace ns (its output kept for the test to read,
-// unlike netnstest.Start); the process is killed when the test ends
+// start runs argv in namespace ns (its output kept for the test to read);
+// the process is killed when the test ends
 // and its output logged if the test failed.
 func start(t *testing.T, ns *netnstest.NS, name string, argv ...string) *proc {
 	t.Helper()

@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: formatting, vet, every Go test (the netns
-# end-to-end tests need root, and in CI they must run), then the arm64
-# build checked under qemu.
+# The README's test command: the static checks (scripts/lint.sh), every Go
+# test (the netns end-to-end tests need root, and in CI they must run), then
+# the arm64 build checked under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^vendor/'))
-if [ -n "$unformatted" ]; then
-  echo "gofmt would change:"; echo "$unformatted"; exit 1
-fi
-
-echo "== go vet"
-go vet ./...
+scripts/lint.sh
 
 echo "== go test -race"
 if [ "$(id -u)" != 0 ]; then

@@ -26,8 +26,85 @@ const (
 	ColModel       = "model"
 )
 
+// column is one column of the file: how an export reads it from an
+// assignment and an import writes it into one. columns is the one table of
+// them: the header check, Row.Apply, Writer.Write and Changed all use it.
+type column struct {
+	name string
+	// get is the cell an export writes for a (mac has none: the MAC is the
+	// row's key, not an assignment field).
+	get func(a *appliance.Assignment) string
+	// set applies a cell to a.
+	set func(a *appliance.Assignment, v string) error
+}
+
+var columns = []column{
+	{name: ColMAC},
+	{ColExtension, func(a *appliance.Assignment) string { return a.Extension }, func(a *appliance.Assignment, v string) error { a.Extension = v; return nil }},
+	{ColPassword, func(a *appliance.Assignment) string { return a.Password }, func(a *appliance.Assignment, v string) error {
+		if v != "" { // an empty cell keeps the stored secret
+			a.Password = v
+		}
+		return nil
+	}},
+	{ColDisplayName, func(a *appliance.Assignment) string { return a.DisplayName }, func(a *appliance.Assignment, v string) error { a.DisplayName = v; return nil }},
+	{ColAuthID, func(a *appliance.Assignment) string { return a.AuthID }, func(a *appliance.Assignment, v string) error { a.AuthID = v; return nil }},
+	{ColSIPServer, func(a *appliance.Assignment) string { return a.SIPServer }, func(a *appliance.Assignment, v string) error { a.SIPServer = v; return nil }},
+	{ColCodecs, func(a *appliance.Assignment) string { return FormatCodecs(a.Codecs) }, func(a *appliance.Assignment, v string) error { a.Codecs = ParseCodecs(v); return nil }},
+	{ColKeys, func(a *appliance.Assignment) string { return FormatKeys(a.Keys) }, func(a *appliance.Assignment, v string) error {
+		keys, err := ParseKeys(v)
+		if err != nil {
+			return &appliance.FieldError{Field: ColKeys, Msg: err.Error()}
+		}
+		a.Keys = keys
+		return nil
+	}},
+	{ColModel, func(a *appliance.Assignment) string { return a.Model }, func(a *appliance.Assignment, v string) error { a.Model = v; return nil }},
+}
+
 // Columns are the columns in the order Write writes them.
-var Columns = []string{ColMAC, ColExtension, ColPassword, ColDisplayName, ColAuthID, ColSIPServer, ColCodecs, ColKeys, ColModel}
+var Columns = func() []string {
+	out := make([]string, len(columns))
+	for i, c := range columns {
+		out[i] = c.name
+	}
+	return out
+}()
+
+// Changed names the columns whose cells differ between assignments a and
+// b, in column order: what an import changes, for its answer.
+func Changed(a, b appliance.Assignment) []string {
+	var out []string
+	for _, c := range columns {
+		if c.get != nil && c.get(&a) != c.get(&b) {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+// Error is a file-wide problem Read reports: the line (the header is line
+// 1), the column of the text when known (0 if not), and what is wrong.
+type Error struct {
+	Line   int
+	Column int
+	Msg    string
+}
+
+// Detail is the message without the line: "column 7: …" or the message.
+func (e *Error) Detail() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("column %d: %s", e.Column, e.Msg)
+	}
+	return e.Msg
+}
+
+func (e *Error) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}
 
 // MaxRows bounds one file: far more phones than one LAN holds.
 const MaxRows = 20000
@@ -107,7 +184,7 @@ func read(r io.Reader, comma rune) (*File, error) {
 	cr.FieldsPerRecord = -1 // checked here, to name the line and go on
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, errors.New("line 1: empty file; the first line must be a header such as mac,extension,password")
+		return nil, &Error{Line: 1, Msg: "empty file; the first line must be a header such as mac,extension,password"}
 	}
 	if err != nil {
 		return nil, csvErr(err)
@@ -116,16 +193,16 @@ func read(r io.Reader, comma rune) (*File, error) {
 	for i, h := range header {
 		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(h)), " ", "_")
 		if !known(name) {
-			return nil, fmt.Errorf("line 1: unknown column %q (known: %s)", h, strings.Join(Columns, ", "))
+			return nil, &Error{Line: 1, Msg: fmt.Sprintf("unknown column %q (known: %s)", h, strings.Join(Columns, ", "))}
 		}
 		if _, dup := f.index[name]; dup {
-			return nil, fmt.Errorf("line 1: column %q twice", name)
+			return nil, &Error{Line: 1, Msg: fmt.Sprintf("column %q twice", name)}
 		}
 		f.index[name] = i
 		f.Columns = append(f.Columns, name)
 	}
 	if !f.Has(ColMAC) {
-		return nil, fmt.Errorf("line 1: no %q column (the header must name the columns, e.g. mac,extension,password)", ColMAC)
+		return nil, &Error{Line: 1, Msg: fmt.Sprintf("no %q column (the header must name the columns, e.g. mac,extension,password)", ColMAC)}
 	}
 	for {
 		rec, err := cr.Read()
@@ -140,7 +217,7 @@ func read(r io.Reader, comma rune) (*File, error) {
 			continue
 		}
 		if len(f.Rows)+len(f.Errors) >= MaxRows {
-			return nil, fmt.Errorf("line %d: more than %d rows", line, MaxRows)
+			return nil, &Error{Line: line, Msg: fmt.Sprintf("more than %d rows", MaxRows)}
 		}
 		if len(rec) != len(header) {
 			f.Errors = append(f.Errors, RowError{Line: line, MAC: field(rec, f.index[ColMAC]),
@@ -182,7 +259,7 @@ func field(rec []string, i int) string {
 func csvErr(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+		return &Error{Line: pe.Line, Column: pe.Column, Msg: pe.Err.Error()}
 	}
 	return err
 }
@@ -192,34 +269,13 @@ func csvErr(err error) error {
 // without its secret, and an export without passwords imports as no
 // change. It reports the field at fault on a malformed codecs or keys cell.
 func (r Row) Apply(a *appliance.Assignment) error {
-	f := r.file
-	if f.Has(ColExtension) {
-		a.Extension = r.Get(ColExtension)
-	}
-	if pw := r.Get(ColPassword); pw != "" {
-		a.Password = pw
-	}
-	if f.Has(ColDisplayName) {
-		a.DisplayName = r.Get(ColDisplayName)
-	}
-	if f.Has(ColAuthID) {
-		a.AuthID = r.Get(ColAuthID)
-	}
-	if f.Has(ColSIPServer) {
-		a.SIPServer = r.Get(ColSIPServer)
-	}
-	if f.Has(ColModel) {
-		a.Model = r.Get(ColModel)
-	}
-	if f.Has(ColCodecs) {
-		a.Codecs = ParseCodecs(r.Get(ColCodecs))
-	}
-	if f.Has(ColKeys) {
-		keys, err := ParseKeys(r.Get(ColKeys))
-		if err != nil {
-			return &appliance.FieldError{Field: ColKeys, Msg: err.Error()}
+	for _, c := range columns {
+		if c.set == nil || !r.file.Has(c.name) {
+			continue
 		}
-		a.Keys = keys
+		if err := c.set(a, r.Get(c.name)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -351,15 +407,22 @@ func NewWriter(w io.Writer, withPasswords bool) (*Writer, error) {
 // Write writes one row.
 func (w *Writer) Write(r ExportRow) error {
 	a := r.Assignment
-	if a == nil {
-		return w.cw.Write([]string{r.MAC.String(), "", "", "", "", "", "", "", r.Model})
+	if a == nil { // a phone without an assignment: MAC and model only
+		a = &appliance.Assignment{Model: r.Model}
+	} else if !w.withPasswords {
+		noPW := *a
+		noPW.Password = ""
+		a = &noPW
 	}
-	pw := ""
-	if w.withPasswords {
-		pw = a.Password
+	rec := make([]string, len(columns))
+	for i, c := range columns {
+		if c.get == nil {
+			rec[i] = r.MAC.String()
+		} else {
+			rec[i] = c.get(a)
+		}
 	}
-	return w.cw.Write([]string{r.MAC.String(), a.Extension, pw, a.DisplayName, a.AuthID, a.SIPServer,
-		FormatCodecs(a.Codecs), FormatKeys(a.Keys), a.Model})
+	return w.cw.Write(rec)
 }
 
 // Flush writes what is buffered and reports any write error.

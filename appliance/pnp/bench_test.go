@@ -27,7 +27,7 @@ func BenchmarkAnswer(b *testing.B) {
 func BenchmarkBuildNotify(b *testing.B) {
 	req := parseReq(b, mustRead(b, "grandstream_gxp2140.sip"))
 	_, _, d, _ := Answer(req, pktFrom("172.18.0.77:5060"), testKey, "x")
-	n := Notify{Dialog: d.Dialog, CSeq: 1, Branch: "z9hG4bK.bench", LocalPort: 5060,
+	n := NotifyRequest{Dialog: d.Dialog, CSeq: 1, Branch: "z9hG4bK.bench", LocalPort: 5060,
 		URL: "http://192.0.2.1:80/p/0123456789abcdef0123456789abcdef/cfg000B82273B89"}
 	b.ReportAllocs()
 	for b.Loop() {

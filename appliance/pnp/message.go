@@ -34,26 +34,9 @@ const (
 	DropReplyBudget = "reply_budget"
 )
 
-// Discovery is what one SUBSCRIBE says about a phone.
-type Discovery struct {
-	MAC       appliance.MAC
-	Vendor    string
-	Model     string
-	Firmware  string
-	UserAgent string
-	// Contact is the IP:port of the phone's Contact URI when it is an IP
-	// literal; Source is where the datagram came from.
-	Contact   netip.AddrPort
-	Source    netip.AddrPort
-	Multicast bool
-	Interface string
-	// Dialog is what a later NOTIFY needs; its Target and LocalAddr are
-	// filled in.
-	Dialog appliance.Dialog
-	// Txn identifies the SUBSCRIBE transaction (Call-ID, CSeq, branch): a
-	// retransmission carries the same Txn.
-	Txn string
-}
+// Discovery is what one SUBSCRIBE says about a phone: the domain's
+// appliance.Discovery, which this package produces.
+type Discovery = appliance.Discovery
 
 // Packet is one received datagram with where it came from and went to.
 type Packet struct {
@@ -132,14 +115,14 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 		}
 	}
 	d.Dialog = appliance.Dialog{
-		CallID:    string(*callID),
-		From:      from.Value(),
-		To:        toWithoutTag(to),
-		LocalTag:  localTag,
-		Contact:   contactURI,
-		Target:    NotifyTarget(d.Contact, pkt.Source),
-		LocalAddr: pkt.Local,
-		Interface: pkt.Interface,
+		CallID:       string(*callID),
+		RemoteURI:    from.Value(),
+		LocalURI:     toWithoutTag(to),
+		LocalTag:     localTag,
+		RemoteTarget: contactURI,
+		RemoteAddr:   NotifyTarget(d.Contact, pkt.Source),
+		LocalAddr:    pkt.Local,
+		Interface:    pkt.Interface,
 	}
 	return []byte(res.String()), dest, d, ""
 }
@@ -377,8 +360,8 @@ func macFromUser(u string) (appliance.MAC, error) {
 	return appliance.ParseMAC(rest)
 }
 
-// Notify is what BuildNotify needs.
-type Notify struct {
+// NotifyRequest is what BuildNotify needs.
+type NotifyRequest struct {
 	Dialog    appliance.Dialog
 	CSeq      uint32
 	Branch    string
@@ -393,11 +376,11 @@ type Notify struct {
 // Contact = the box, Event: ua-profile,
 // Subscription-State: terminated;reason=timeout, Content-Type:
 // application/url, exact Content-Length, body = the URL.
-func BuildNotify(n Notify) ([]byte, error) {
+func BuildNotify(n NotifyRequest) ([]byte, error) {
 	d := n.Dialog
 	var ruri sip.Uri
-	if err := sip.ParseUri(d.Contact, &ruri); err != nil || d.Contact == "" {
-		ruri = sip.Uri{Scheme: "sip", Host: d.Target.Addr().String(), Port: int(d.Target.Port())}
+	if err := sip.ParseUri(d.RemoteTarget, &ruri); err != nil || d.RemoteTarget == "" {
+		ruri = sip.Uri{Scheme: "sip", Host: d.RemoteAddr.Addr().String(), Port: int(d.RemoteAddr.Port())}
 	}
 	req := sip.NewRequest(sip.NOTIFY, ruri)
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP",
@@ -406,8 +389,8 @@ func BuildNotify(n Notify) ([]byte, error) {
 	via.Params.Add("rport", "")
 	req.AppendHeader(via)
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
-	req.AppendHeader(sip.NewHeader("From", d.To+";tag="+d.LocalTag))
-	req.AppendHeader(sip.NewHeader("To", d.From))
+	req.AppendHeader(sip.NewHeader("From", d.LocalURI+";tag="+d.LocalTag))
+	req.AppendHeader(sip.NewHeader("To", d.RemoteURI))
 	cid := sip.CallIDHeader(d.CallID)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: n.CSeq, MethodName: sip.NOTIFY})

@@ -154,7 +154,7 @@ func TestAnswerCaptures(t *testing.T) {
 				phoneTag, _ = from.Params.Get("tag")
 			}
 			got := &learned{MAC: d.MAC, Vendor: d.Vendor, Model: d.Model, Firmware: d.Firmware, UserAgent: d.UserAgent,
-				Contact: d.Contact.String(), Target: d.Dialog.Target.String(), CallID: d.Dialog.CallID, PhoneTag: phoneTag}
+				Contact: d.Contact.String(), Target: d.Dialog.RemoteAddr.String(), CallID: d.Dialog.CallID, PhoneTag: phoneTag}
 			if d.Contact == (netip.AddrPort{}) {
 				got.Contact = ""
 			}
@@ -307,7 +307,7 @@ func TestBuildNotify(t *testing.T) {
 	req := parseReq(t, mustRead(t, "grandstream_gxp2140.sip"))
 	_, _, d, _ := Answer(req, pktFrom("172.18.0.77:5060"), testKey, "x")
 	const url = "http://192.0.2.1:80/p/0123456789abcdef0123456789abcdef/cfg000B82273B89"
-	b, err := BuildNotify(Notify{Dialog: d.Dialog, CSeq: 1, Branch: "z9hG4bK.test1", LocalPort: 5060, URL: url, Server: "pnpbox/test"})
+	b, err := BuildNotify(NotifyRequest{Dialog: d.Dialog, CSeq: 1, Branch: "z9hG4bK.test1", LocalPort: 5060, URL: url, Server: "pnpbox/test"})
 	if err != nil {
 		t.Fatal(err)
 	}

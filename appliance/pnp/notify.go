@@ -18,27 +18,27 @@ var ErrTimeout = errors.New("no final response (RFC 3261 Timer F)")
 // the box only ever sends to phones on its own LAN.
 var ErrNotOnLAN = errors.New("not on a served subnet")
 
-// Notify sends the NOTIFY carrying url inside dialog d with CSeq cseq, and
+// SendNotify sends the NOTIFY carrying url inside dialog d with CSeq cseq, and
 // waits for the phone's final response, retransmitting per RFC 3261
 // §17.1.2.2 (Timer E from T1 doubling to T2; T2 once a provisional arrived)
 // until Timer F. The dialog's LocalAddr is refreshed to the box's current
 // address on the phone's subnet, so an address change since the SUBSCRIBE
 // is followed. The outcome is returned, never an error: the caller records
 // it on the phone.
-func (s *Server) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify {
-	out := appliance.Notify{Time: time.Now(), URL: url}
-	fail := func(r appliance.NotifyResult, err error) appliance.Notify {
+func (s *Server) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome {
+	out := appliance.NotifyOutcome{Time: time.Now(), URL: url}
+	fail := func(r appliance.NotifyResult, err error) appliance.NotifyOutcome {
 		out.Result, out.Detail = r, err.Error()
 		s.stats.notifyFailed.Add(1)
 		return out
 	}
-	local, _, ok := s.LocalAddrFor(d.Target.Addr())
-	if !d.Target.IsValid() || !ok {
-		return fail(appliance.NotifyError, fmt.Errorf("phone address %s: %w", d.Target, ErrNotOnLAN))
+	local, _, ok := s.LocalAddrFor(d.RemoteAddr.Addr())
+	if !d.RemoteAddr.IsValid() || !ok {
+		return fail(appliance.NotifyError, fmt.Errorf("phone address %s: %w", d.RemoteAddr, ErrNotOnLAN))
 	}
 	d.LocalAddr = local
 	branch := sip.GenerateBranch()
-	msg, err := BuildNotify(Notify{Dialog: d, CSeq: cseq, Branch: branch, LocalPort: s.cfg.Port, URL: url, Server: s.cfg.Name})
+	msg, err := BuildNotify(NotifyRequest{Dialog: d, CSeq: cseq, Branch: branch, LocalPort: s.cfg.Port, URL: url, Server: s.cfg.Name})
 	if err != nil {
 		return fail(appliance.NotifyError, err)
 	}
@@ -54,7 +54,7 @@ func (s *Server) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, ur
 
 	s.stats.notifySent.Add(1)
 	send := func() error {
-		_, err := s.uc.WriteToUDPAddrPort(msg, d.Target)
+		_, err := s.uc.WriteToUDPAddrPort(msg, d.RemoteAddr)
 		return err
 	}
 	res, err := clientTxn(ctx, send, ch, s.cfg.T1, s.cfg.T2, func() { s.stats.notifyRetrans.Add(1) })

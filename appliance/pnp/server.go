@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/pnpbox/pnpbox/appliance"
 	"golang.org/x/net/ipv4"
 )
 
@@ -247,6 +248,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.handle(buf[:n], cm, ua)
 	}
+}
+
+// ServeDiscoveries is Serve with onDiscovery in place of
+// Config.OnDiscovery, for a consumer made after the server (the
+// coordinator sends its NOTIFYs through the server, so it is made second).
+// Call it instead of Serve, once.
+func (s *Server) ServeDiscoveries(ctx context.Context, onDiscovery func(appliance.Discovery) bool) error {
+	s.cfg.OnDiscovery = onDiscovery // read only by Serve's loop, below
+	return s.Serve(ctx)
 }
 
 func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {

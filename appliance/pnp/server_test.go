@@ -144,8 +144,8 @@ func TestServerNotifyOutcomes(t *testing.T) {
 	const url = "http://127.0.0.1:8080/p/tok/cfg000B82273B89"
 
 	t.Run("ok", func(t *testing.T) {
-		out := make(chan appliance.Notify, 1)
-		go func() { out <- h.srv.Notify(context.Background(), d.Dialog, 1, url) }()
+		out := make(chan appliance.NotifyOutcome, 1)
+		go func() { out <- h.srv.SendNotify(context.Background(), d.Dialog, 1, url) }()
 		b := h.read(t, 10*time.Second)
 		if b == nil {
 			t.Fatal("no NOTIFY")
@@ -161,8 +161,8 @@ func TestServerNotifyOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
-		out := make(chan appliance.Notify, 1)
-		go func() { out <- h.srv.Notify(context.Background(), d.Dialog, 2, url) }()
+		out := make(chan appliance.NotifyOutcome, 1)
+		go func() { out <- h.srv.SendNotify(context.Background(), d.Dialog, 2, url) }()
 		n := parseReq(t, h.read(t, 10*time.Second))
 		h.send(t, []byte(sip.NewResponseFromRequest(n, 489, "Bad Event", nil).String()))
 		if o := <-out; o.Result != appliance.NotifyRefused || o.Code != 489 {
@@ -171,7 +171,7 @@ func TestServerNotifyOutcomes(t *testing.T) {
 	})
 	t.Run("timeout", func(t *testing.T) {
 		before := h.srv.Stats().NotifyRetrans
-		o := h.srv.Notify(context.Background(), d.Dialog, 3, url)
+		o := h.srv.SendNotify(context.Background(), d.Dialog, 3, url)
 		if o.Result != appliance.NotifyTimeout {
 			t.Errorf("outcome %+v", o)
 		}
@@ -182,8 +182,8 @@ func TestServerNotifyOutcomes(t *testing.T) {
 	})
 	t.Run("off LAN", func(t *testing.T) {
 		dd := d.Dialog
-		dd.Target = netip.MustParseAddrPort("198.51.100.7:5060")
-		o := h.srv.Notify(context.Background(), dd, 4, url)
+		dd.RemoteAddr = netip.MustParseAddrPort("198.51.100.7:5060")
+		o := h.srv.SendNotify(context.Background(), dd, 4, url)
 		if o.Result != appliance.NotifyError || !strings.Contains(o.Detail, "not on a served subnet") {
 			t.Errorf("outcome %+v", o)
 		}

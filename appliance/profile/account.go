@@ -22,6 +22,21 @@ var accountPs = [...]accountP{
 	accountBlock(1800),
 }
 
+// accountPsGRP lists accounts 1…5 on a GRP26xx: accounts 1-4 as on the
+// GXP, account 5 in the 700 block (FPBX-GRP: "Account 5 GRP2615 only",
+// P701-P758). Account 6 onwards is not sourced for the GRP.
+var accountPsGRP = [...]accountP{accountPs[0], accountPs[1], accountPs[2], accountPs[3], accountBlock(700)}
+
+// accountPs returns the P-numbers of account i+1 (i from 0) on m. The
+// model table never gives a model more accounts than its family's list
+// holds (a test checks it).
+func (m Model) accountP(i int) accountP {
+	if m.Family == GRP26xx {
+		return accountPsGRP[i]
+	}
+	return accountPs[i]
+}
+
 func accountBlock(b int) accountP {
 	return accountP{Active: b + 1, Server: b + 2, Proxy: b + 3, UserID: b + 4, AuthID: b + 5, Password: b + 6,
 		DisplayName: b + 7, Name: b + 17, Voicemail: b + 26,
@@ -29,6 +44,6 @@ func accountBlock(b int) accountP {
 }
 
 // secretPs are the P-values that hold a secret (reference §2.1, §2.2): the
-// accounts' SIP passwords, the admin and end-user passwords, the config and
+// accounts' SIP passwords (GRP26xx account 5: P706), the admin and end-user passwords, the config and
 // firmware HTTP passwords and the XML config file password.
-var secretPs = [...]int{34, 406, 506, 606, 1706, 1806, 2, 196, 1361, 6769, 1359}
+var secretPs = [...]int{34, 406, 506, 606, 706, 1706, 1806, 2, 196, 1361, 6769, 1359}

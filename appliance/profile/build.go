@@ -14,15 +14,17 @@ import (
 type Input struct {
 	MAC appliance.MAC
 	// Model is the model the phone reported, e.g. "GXP2140"; "" if unknown.
-	// Then Assignment.Model counts. With neither, or a model this package
-	// has no layout for, the config is laid out for the GXP2130 and touches
-	// only what the assignment names.
+	// Then Assignment.Model counts. With neither, or a model not in the
+	// model table (docs/models.md), the config holds account 1, the codecs
+	// and the site settings only; an assignment that asks for more (extra
+	// accounts, keys) is refused, never laid out on a guessed model.
 	Model string
 	// Assignment is the phone's account plan, already passed through
 	// Assignment.Normalize (Render normalizes it again; it is idempotent).
 	Assignment appliance.Assignment
-	// Site are the site defaults, already normalized.
-	Site appliance.Settings
+	// Site are the site's phone settings, already normalized: what is
+	// rendered into every phone (admission and pool policy are not).
+	Site appliance.PhoneSettings
 	// ConfigServerPath is the P237 value, host:port/p/<token> without a
 	// scheme, as the box computes it. Site.ConfigServerPath overrides it.
 	ConfigServerPath string
@@ -84,7 +86,7 @@ func build(in Input) (config, error) {
 	if known {
 		c.defaults(a, m)
 	}
-	if err := c.site(in, a); err != nil {
+	if err := c.site(in, a, m); err != nil {
 		return nil, err
 	}
 	c.raw("settings.p_values", in.Site.PValues)
@@ -99,7 +101,7 @@ func build(in Input) (config, error) {
 
 func (c config) defaults(a appliance.Assignment, m Model) {
 	for i := 1 + len(a.Accounts); i < m.Accounts; i++ {
-		c.set(accountPs[i].Active, "0", "accounts")
+		c.set(m.accountP(i).Active, "0", "accounts")
 	}
 	// Dynamic VPKs are all written, None included: the phone drops every
 	// dynamic VPK after a missing one (FPBX-P: "Even if a Dynamic VPK has
@@ -111,7 +113,7 @@ func (c config) defaults(a appliance.Assignment, m Model) {
 
 // site writes the site settings: globals, and for every account the
 // assignment uses the site's server, proxy, voicemail number and codecs.
-func (c config) site(in Input, a appliance.Assignment) error {
+func (c config) site(in Input, a appliance.Assignment, m Model) error {
 	s := in.Site
 	path, pathField := in.ConfigServerPath, "config_server_path"
 	if s.ConfigServerPath != "" {
@@ -131,6 +133,16 @@ func (c config) site(in Input, a appliance.Assignment) error {
 	c.set(212, strconv.Itoa(code), "settings.config_protocol")
 	if in.AdminPassword != "" {
 		c.set(2, in.AdminPassword, "admin_password")
+	}
+	// Phone-side Plug-and-Play (P1414, "3CX Auto Provision", default on)
+	// is switched off once the box has provisioned the phone: the box
+	// does not need it (later downloads go through P237), and left on,
+	// the phone takes the first answer from anyone on the LAN at every
+	// boot. settings.keep_pnp keeps it on (docs/models.md).
+	if s.KeepPnP {
+		c.set(1414, "1", "settings.keep_pnp")
+	} else {
+		c.set(1414, "0", "settings.keep_pnp")
 	}
 	c.setIf(30, s.NTPServer, "settings.ntp_server")
 	c.setIf(64, s.Timezone, "settings.timezone")
@@ -152,7 +164,7 @@ func (c config) site(in Input, a appliance.Assignment) error {
 		return err
 	}
 	for i := range 1 + len(a.Accounts) {
-		ap := accountPs[i]
+		ap := m.accountP(i)
 		c.setIf(ap.Server, s.SIPServer, "settings.sip_server")
 		// Written even when empty, so that a proxy or voicemail number
 		// removed from the settings goes away on the phone too.
@@ -206,7 +218,7 @@ func (c config) assignment(a appliance.Assignment, m Model) {
 		AuthID: a.AuthID, SIPServer: a.SIPServer,
 	}}, a.Accounts...)
 	for i, acc := range accounts {
-		ap, f := accountPs[i], ""
+		ap, f := m.accountP(i), ""
 		if i > 0 {
 			f = fmt.Sprintf("accounts[%d].", i-1)
 		}
@@ -264,7 +276,7 @@ func (c config) vocoders(ap accountP, codecs []string, field string) {
 	}
 	for i, p := range ap.Vocoders {
 		name := codecs[min(i, len(codecs)-1)]
-		c.set(p, strconv.Itoa(appliance.Codecs[name]), field)
+		c.set(p, strconv.Itoa(vocoderCodes[name]), field)
 	}
 }
 

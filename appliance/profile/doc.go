@@ -1,7 +1,9 @@
-// Package profile renders the configuration file a Grandstream GXP2130,
-// GXP2140 or GXP2160 downloads from the box: gs_provision XML with one
-// element per P-value (reference §1.1), or the legacy binary cfg<mac>
-// encoding of the same values (§1.3).
+// Package profile renders the configuration file a Grandstream desk phone
+// (GXP16xx, GXP17xx, GXP21xx, GRP26xx: the model table, docs/models.md)
+// downloads from the box: gs_provision XML with one element per P-value
+// (reference §1.1), or the legacy binary cfg<mac> encoding of the same
+// values (§1.3). A model not in the table gets account 1, codecs and the
+// site settings; what would need its layout is refused, never guessed.
 //
 // A config is built in layers, each overriding the one before: values that
 // switch off what the assignment does not use (for a known model), the site

@@ -20,7 +20,7 @@ var secretElement = func() *regexp.Regexp {
 }()
 
 // Mask returns a copy of a config rendered by Render with every secret —
-// SIP passwords (P34, P406, P506, P606, P1706, P1806), the admin and
+// SIP passwords (P34, P406, P506, P606, P706, P1706, P1806), the admin and
 // end-user passwords (P2, P196), the config and firmware HTTP passwords
 // (P1361, P6769) and the XML file password (P1359) — replaced by
 // "********", for an admin's preview. An empty secret stays empty, so the

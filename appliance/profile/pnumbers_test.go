@@ -188,7 +188,7 @@ var refGlobals = map[int]string{
 	2: "admin password", 30: "NTP server", 64: "time zone", 192: "firmware server path",
 	193: "auto-check interval", 194: "automatic upgrade", 212: "config upgrade via",
 	237: "config server path", 285: "hour of day", 286: "day of week", 1362: "language",
-	6767: "firmware upgrade via",
+	1414: "3CX auto provision", 6767: "firmware upgrade via",
 }
 
 // TestEveryPNumberIsInTheReference renders each model with every feature in
@@ -232,11 +232,8 @@ func TestEveryPNumberIsInTheReference(t *testing.T) {
 		}
 	}
 
-	for _, model := range []string{"GXP2130", "GXP2140", "GXP2160", ""} {
-		m, _ := LookupModel(model)
-		if model == "" {
-			m = fallbackModel
-		}
+	for _, model := range []string{"GXP2130", "GXP2135", "GXP2140", "GXP2160", "GXP2170", ""} {
+		m, _, _ := resolveModel(model, appliance.Assignment{})
 		a := appliance.Assignment{Extension: "201", Password: "pw", Accounts: extraAccounts(m.Accounts - 1), Codecs: []string{"PCMU"}}
 		for range m.Keys() {
 			a.Keys = append(a.Keys, appliance.Key{Type: "speed_dial", Value: "1"})

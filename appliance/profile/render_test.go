@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"fmt"
@@ -29,15 +30,15 @@ func intp(n int) *int { return &n }
 
 // site is a site with every phone setting in use, normalized as the store
 // would hand it over.
-func site(t testing.TB) appliance.Settings {
+func site(t testing.TB) appliance.PhoneSettings {
 	t.Helper()
 	s := appliance.DefaultSettings()
-	s.SIPServer = "pbx.example.com"
-	s.OutboundProxy = "sbc.example.com:5070"
-	s.Codecs = []string{"PCMU", "PCMA", "G722"}
-	s.Timezone = "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00"
-	s.NTPServer = "ntp.example.com"
 	s.PhoneSettings = appliance.PhoneSettings{
+		SIPServer:          "pbx.example.com",
+		OutboundProxy:      "sbc.example.com:5070",
+		Codecs:             []string{"PCMU", "PCMA", "G722"},
+		Timezone:           "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00",
+		NTPServer:          "ntp.example.com",
 		FirmwareServerPath: "fw.example.com/grandstream",
 		FirmwareProtocol:   "https",
 		AutoProvision:      appliance.AutoProvision{Mode: "day_of_week", Hour: intp(3), DayOfWeek: intp(0)},
@@ -52,7 +53,7 @@ func site(t testing.TB) appliance.Settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.PhoneSettings
 }
 
 func input(t testing.TB, model string, a appliance.Assignment) Input {
@@ -121,9 +122,22 @@ func TestRenderGolden(t *testing.T) {
 		// 5 extra accounts; 26 keys: MPK1-24, VPK7-8. The model comes
 		// from the assignment: the phone has not said yet.
 		{"gxp2160", "", with(base, extraAccounts(5), someKeys(26), "GXP2160")},
-		// Model unknown: GXP2130 layout, and nothing the assignment does
-		// not use is touched.
-		{"unknown", "", with(base, extraAccounts(1), someKeys(10), "")},
+		// One golden file per family beyond the GXP21xx above.
+		// GXP16xx: 1 extra account; 8 keys on MPK1-8, no on-screen keys.
+		{"gxp1628", "GXP1628", with(base, extraAccounts(1), someKeys(8), "")},
+		// GXP17xx: 3 extra accounts; 3 keys on VPK9-11 (8 fixed line
+		// keys, VPK7-8 among them in the 23800 block).
+		{"gxp1780", "GXP1780", with(base, extraAccounts(3), someKeys(3), "")},
+		// GXP2170: 5 extra accounts; 2 keys on VPK13-14, no MPKs.
+		{"gxp2170", "GXP2170", with(base, extraAccounts(5), someKeys(2), "")},
+		// GRP26xx: the phone says GRP2614W; 3 extra accounts; 26 keys on
+		// MPK1-24, then VPK5-6.
+		{"grp2614", "GRP2614W", with(base, extraAccounts(3), someKeys(26), "")},
+		// GRP2615: account 5 in the 700 block.
+		{"grp2615", "GRP2615", with(base, extraAccounts(4), someKeys(1), "")},
+		// Model unknown: account 1, codecs and site settings only, and
+		// nothing the assignment does not use is touched.
+		{"unknown", "", with(base, nil, nil, "")},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			in := input(t, tc.model, tc.a)
@@ -249,7 +263,7 @@ func TestRenderAccountOne(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		a    appliance.Assignment
-		site func(*appliance.Settings)
+		site func(*appliance.PhoneSettings)
 		want map[string]string
 	}{
 		{
@@ -275,7 +289,7 @@ func TestRenderAccountOne(t *testing.T) {
 		{
 			name: "site overrides the config server and protocol",
 			a:    appliance.Assignment{Extension: "201"},
-			site: func(s *appliance.Settings) {
+			site: func(s *appliance.PhoneSettings) {
 				s.ConfigServerPath = "prov.example.com/gs"
 				s.ConfigProtocol = "https"
 			},
@@ -284,7 +298,7 @@ func TestRenderAccountOne(t *testing.T) {
 		{
 			name: "tftp",
 			a:    appliance.Assignment{Extension: "201"},
-			site: func(s *appliance.Settings) { s.ConfigProtocol = "tftp"; s.FirmwareProtocol = "http" },
+			site: func(s *appliance.PhoneSettings) { s.ConfigProtocol = "tftp"; s.FirmwareProtocol = "http" },
 			want: map[string]string{"P212": "0", "P6767": "1"},
 		},
 		{
@@ -298,7 +312,7 @@ func TestRenderAccountOne(t *testing.T) {
 		{
 			name: "auto provision every N minutes",
 			a:    appliance.Assignment{Extension: "201"},
-			site: func(s *appliance.Settings) {
+			site: func(s *appliance.PhoneSettings) {
 				s.AutoProvision = appliance.AutoProvision{Mode: "every_minutes", IntervalMinutes: 1440}
 			},
 			want: map[string]string{"P194": "1", "P193": "1440"},
@@ -324,7 +338,7 @@ func TestRenderAccountOne(t *testing.T) {
 // keeps its own value.
 func TestRenderOmits(t *testing.T) {
 	in := input(t, "GXP2140", appliance.Assignment{Extension: "201"})
-	in.Site = appliance.DefaultSettings()
+	in.Site = appliance.DefaultSettings().PhoneSettings
 	in.AdminPassword = ""
 	got := render(t, in)
 	for _, p := range []string{"P2", "P30", "P64", "P1362", "P192", "P6767", "P194", "P193", "P285", "P286", "P47", "P57", "P98"} {
@@ -385,7 +399,7 @@ func TestRenderClears(t *testing.T) {
 	}
 
 	// Unknown model: only what the assignment says.
-	got = render(t, input(t, "", appliance.Assignment{Extension: "201", Keys: []appliance.Key{{Type: "blf", Value: "202"}}}))
+	got = render(t, input(t, "", appliance.Assignment{Extension: "201"}))
 	for _, p := range []string{"P401", "P501", "P324", "P1369", "P23800"} {
 		if v, ok := got[p]; ok {
 			t.Errorf("unknown model: %s = %q, want it left out", p, v)
@@ -460,5 +474,44 @@ func TestMask(t *testing.T) {
 	}
 	if bytes.Contains(Mask(b), []byte("pw1")) {
 		t.Error("masked output still contains the password")
+	}
+}
+
+// TestRenderPnP is fault 6: every config the box renders switches the
+// phone's own Plug-and-Play off (P1414=0), on every model and for a model
+// not in the table too, unless settings.keep_pnp keeps it on; a raw
+// p_values override still wins, as for every other P-value.
+func TestRenderPnP(t *testing.T) {
+	names := []string{"", "DP750"}
+	for _, m := range models {
+		names = append(names, m.Name)
+	}
+	for _, model := range names {
+		in := input(t, model, appliance.Assignment{Extension: "201"})
+		if got := render(t, in)["P1414"]; got != "0" {
+			t.Errorf("%q: P1414 = %q, want 0", model, got)
+		}
+		in.Site.KeepPnP = true
+		if got := render(t, in)["P1414"]; got != "1" {
+			t.Errorf("%q keep_pnp: P1414 = %q, want 1", model, got)
+		}
+		b, err := RenderLegacy(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, vals, err := decodeLegacy(b); err != nil || vals["P1414"] != "1" {
+			t.Errorf("%q legacy: P1414 = %q (%v), want 1", model, vals["P1414"], err)
+		}
+	}
+	in := input(t, "GXP2140", appliance.Assignment{Extension: "201", PValues: map[string]string{"P1414": "1"}})
+	if got := render(t, in)["P1414"]; got != "1" {
+		t.Errorf("assignment p_values P1414=1: P1414 = %q", got)
+	}
+
+	// The setting's JSON name is keep_pnp, and it survives a settings
+	// round trip through JSON.
+	var s appliance.Settings
+	if err := json.Unmarshal([]byte(`{"keep_pnp": true}`), &s); err != nil || !s.KeepPnP {
+		t.Errorf(`{"keep_pnp": true} decodes to KeepPnP=%v (%v)`, s.KeepPnP, err)
 	}
 }

@@ -32,10 +32,15 @@ func TestValidate(t *testing.T) {
 		{"GXP2160 with 5 extra accounts", "gxp2160", appliance.Assignment{Accounts: extraAccounts(5)}, "", ""},
 		{"GXP2160 with 6 extra accounts", "GXP2160", appliance.Assignment{Accounts: extraAccounts(6)},
 			"accounts", "GXP2160 has 6 accounts; at most 5 extra"},
-		{"unknown model counts as GXP2130", "", appliance.Assignment{Accounts: extraAccounts(3)},
-			"accounts", `not known (set "model"), so it is treated as a GXP2130, which has 3 accounts`},
-		{"unsupported reported model counts as GXP2130", "GXP1628", appliance.Assignment{Model: "GXP2160", Accounts: extraAccounts(3)},
-			"accounts", "treated as a GXP2130"},
+		// A model not in the table takes account 1 only: never laid out
+		// on a guessed model.
+		{"unknown model, extra account", "", appliance.Assignment{Accounts: extraAccounts(1)},
+			"accounts", `the phone's model is not known yet (it has not announced itself; set "model"), so only account 1 is written; extra accounts are refused, have 1`},
+		{"unknown model, account 1 only", "", appliance.Assignment{Codecs: []string{"G722"}}, "", ""},
+		{"reported model not in the table", "DP750", appliance.Assignment{Model: "GXP2160", Accounts: extraAccounts(3)},
+			"accounts", "model DP750 is not in the model table (docs/models.md), so only account 1 is written"},
+		{"the reported model beats the assignment's (GXP1628)", "GXP1628", appliance.Assignment{Model: "GXP2160", Accounts: extraAccounts(3)},
+			"accounts", "GXP1628 has 2 accounts; at most 1 extra, have 3"},
 		{"the assignment's model when none reported", "", appliance.Assignment{Model: "GXP2160", Accounts: extraAccounts(5)}, "", ""},
 		{"the reported model beats the assignment's", "GXP2130", appliance.Assignment{Model: "GXP2160", Accounts: extraAccounts(5)},
 			"accounts", "GXP2130 has 3 accounts"},
@@ -47,7 +52,20 @@ func TestValidate(t *testing.T) {
 			"keys", "GXP2140 holds 12 keys (12 on-screen VPKs after the 4 line keys); have 13"},
 		{"GXP2160 with 42 keys", "GXP2160", appliance.Assignment{Keys: keys(42, vm)}, "", ""},
 		{"GXP2160 with 43 keys", "GXP2160", appliance.Assignment{Keys: keys(43, vm)}, "keys", "holds 42 keys"},
-		{"unknown model with 18 keys", "", appliance.Assignment{Keys: keys(18, vm)}, "keys", "treated as a GXP2130, which holds 17 keys"},
+		{"unknown model with 1 key", "", appliance.Assignment{Keys: keys(1, vm)},
+			"keys", `the phone's model is not known yet (it has not announced itself; set "model"), so no programmable keys are written; have 1`},
+		{"model not in the table with 1 key", "GXP9999", appliance.Assignment{Keys: keys(1, vm)},
+			"keys", "model GXP9999 is not in the model table (docs/models.md), so no programmable keys are written; have 1"},
+		{"model without programmable keys", "GXP1620", appliance.Assignment{Keys: keys(1, vm)},
+			"keys", "GXP1620 has no programmable keys the box can set; have 1"},
+		{"model whose keys are not sourced", "GRP2624", appliance.Assignment{Keys: keys(1, vm)},
+			"keys", "GRP2624 has no programmable keys the box can set (account count and keys not sourced"},
+		{"model whose extra accounts are not sourced", "GRP2616", appliance.Assignment{Accounts: extraAccounts(1)},
+			"accounts", "GRP2616 takes 1 account(s) from the box (account count and fixed-VPK count not sourced"},
+		// Fault 5: a GXP2170 has 48 on-screen keys and no physical ones.
+		{"GXP2170 with 36 keys", "GXP2170", appliance.Assignment{Keys: keys(36, vm)}, "", ""},
+		{"GXP2170 with 37 keys", "GXP2170", appliance.Assignment{Keys: keys(37, vm)},
+			"keys", "GXP2170 holds 36 keys (36 on-screen VPKs after the 12 line keys); have 37"},
 
 		{"unknown key type", "GXP2140", appliance.Assignment{Keys: []appliance.Key{vm, {Type: "hotdesk"}}},
 			"keys[1].type", `unknown key type "hotdesk"`},
@@ -55,9 +73,13 @@ func TestValidate(t *testing.T) {
 		{"dnd on an MPK", "GXP2130", appliance.Assignment{Keys: []appliance.Key{{Type: "dnd"}}},
 			"keys[0].type", "dnd works on on-screen keys (VPKs) only, and keys[0]…keys[7] are the GXP2130's physical MPKs; move it to keys[8] or later"},
 		{"dnd on a VPK", "GXP2130", appliance.Assignment{Keys: append(keys(8, vm), appliance.Key{Type: "dnd"})}, "", ""},
+		{"dnd on a model without VPKs", "GXP1628", appliance.Assignment{Keys: []appliance.Key{{Type: "dnd"}}},
+			"keys[0].type", "dnd works on on-screen keys (VPKs) only, and the box sets none on the GXP1628"},
 		{"dnd on a GXP2140", "GXP2140", appliance.Assignment{Keys: []appliance.Key{{Type: "dnd"}}}, "", ""},
 		{"key account beyond the model", "GXP2130", appliance.Assignment{Keys: []appliance.Key{vm, {Type: "voicemail", Account: 4}}},
 			"keys[1].account", "GXP2130 has accounts 1-3, have 4"},
+		{"key account beyond what the box writes", "GRP2616", appliance.Assignment{Keys: []appliance.Key{{Type: "blf", Value: "1", Account: 2}}},
+			"keys[0].account", "GRP2616 takes accounts 1-1 from the box (account count and fixed-VPK count not sourced"},
 		{"key account 6 on a GXP2160", "GXP2160", appliance.Assignment{Keys: []appliance.Key{{Type: "voicemail", Account: 6}}}, "", ""},
 		{"negative key account", "GXP2160", appliance.Assignment{Keys: []appliance.Key{{Type: "voicemail", Account: -1}}},
 			"keys[0].account", ""},
@@ -118,10 +140,18 @@ func TestLookupModel(t *testing.T) {
 		{"GXP2130", Model{Name: "GXP2130", Accounts: 3, MPKs: 8, VPKs: 12, LineVPKs: 3}, true},
 		{"gxp2140", Model{Name: "GXP2140", Accounts: 4, MPKs: 0, VPKs: 16, LineVPKs: 4}, true},
 		{" Gxp2160 ", Model{Name: "GXP2160", Accounts: 6, MPKs: 24, VPKs: 24, LineVPKs: 6}, true},
-		{"GXP2170", Model{}, false},
+		{"GXP2170", Model{Name: "GXP2170", Accounts: 6, MPKs: 0, VPKs: 48, LineVPKs: 12}, true},
+		// Variant letters: the SUBSCRIBE of reference §3.1 says GRP2612W.
+		{"GRP2612W", Model{Name: "GRP2612", Accounts: 2, VPKs: 6, LineVPKs: 4}, true},
+		{"gxp1610p", Model{Name: "GXP1610", Accounts: 1}, true},
+		{"GXP2170X", Model{}, false},
+		{"P", Model{}, false},
+		{"GXP9999", Model{}, false},
 		{"", Model{}, false},
 	} {
 		got, ok := LookupModel(tc.name)
+		// Family, Source and Note are checked by TestModelTable.
+		got.Family, got.Source, got.Note = "", "", ""
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("LookupModel(%q) = %+v, %v; want %+v, %v", tc.name, got, ok, tc.want, tc.ok)
 		}

@@ -21,6 +21,10 @@ func (c *Coordinator) Backup(w io.Writer) (int64, error) {
 	return n, nil
 }
 
+// ErrBadBackup is wrapped by every Restore error that says the uploaded
+// file is not a usable backup (nothing was changed).
+var ErrBadBackup = store.ErrBadBackup
+
 // RestoreResult says what a restore did.
 type RestoreResult struct {
 	Phones      int    `json:"phones"`
@@ -30,7 +34,7 @@ type RestoreResult struct {
 }
 
 // Restore replaces the whole state with a backup read from r. The upload
-// is staged and checked in full first (errors wrap store.ErrBadBackup), so
+// is staged and checked in full first (errors wrap ErrBadBackup), so
 // a bad file changes nothing. Then, holding the coordinator's lock (no
 // API change and no flush can run in between): traffic changes still
 // queued are written to the current database, which is kept as a

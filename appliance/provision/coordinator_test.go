@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,10 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -31,7 +32,7 @@ type notifyCall struct {
 	url    string
 }
 
-func (f *fakeNotifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify {
+func (f *fakeNotifier) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome {
 	f.mu.Lock()
 	f.calls = append(f.calls, notifyCall{d, cseq, url})
 	res, block := f.result, f.block
@@ -42,7 +43,7 @@ func (f *fakeNotifier) Notify(ctx context.Context, d appliance.Dialog, cseq uint
 	if res == "" {
 		res = appliance.NotifyOK
 	}
-	out := appliance.Notify{Time: time.Now(), Result: res}
+	out := appliance.NotifyOutcome{Time: time.Now(), Result: res}
 	if res == appliance.NotifyOK {
 		out.Code = 200
 	} else {
@@ -96,7 +97,7 @@ func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 	}
 	// A site SIP server, as on any box ready to provision (without one no
 	// phone is sent a NOTIFY; TestNoSIPServerNoNotify clears it).
-	if _, err := c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
+	if _, err := c.UpdateSettings(jsonEdit(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{c: c, n: n, store: st, path: path}
@@ -111,13 +112,13 @@ func mac(t *testing.T, s string) appliance.MAC {
 	return m
 }
 
-func disc(m appliance.MAC, ip string, callID string) pnp.Discovery {
+func disc(m appliance.MAC, ip string, callID string) appliance.Discovery {
 	src := netip.MustParseAddrPort(ip + ":5060")
-	return pnp.Discovery{
+	return appliance.Discovery{
 		MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.3",
 		Contact: src, Source: src, Multicast: true, Interface: "lan0",
-		Dialog: appliance.Dialog{CallID: callID, From: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
-			To: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", Contact: "sip:" + src.String(), Target: src},
+		Dialog: appliance.Dialog{CallID: callID, RemoteURI: "<sip:MAC%3A" + m.String() + "@224.0.1.75>;tag=1",
+			LocalURI: "<sip:MAC%3A" + m.String() + "@224.0.1.75>", LocalTag: "abc", RemoteTarget: "sip:" + src.String(), RemoteAddr: src},
 		Txn: callID + "1",
 	}
 }
@@ -232,8 +233,8 @@ func TestFailedRetriedOnNextSubscribe(t *testing.T) {
 		t.Fatalf("state %s, want failed", s)
 	}
 	e, _ := f.c.Phone(m)
-	if e.Phone.Notify == nil || e.Phone.Notify.Result != appliance.NotifyTimeout {
-		t.Errorf("outcome not recorded: %+v", e.Phone.Notify)
+	if e.Phone.LastNotify == nil || e.Phone.LastNotify.Result != appliance.NotifyTimeout {
+		t.Errorf("outcome not recorded: %+v", e.Phone.LastNotify)
 	}
 	f.n.mu.Lock()
 	f.n.result = appliance.NotifyOK
@@ -250,7 +251,7 @@ func TestFailedRetriedOnNextSubscribe(t *testing.T) {
 
 func TestAutoMode(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.c.UpdateSettings([]byte(`{"provision_mode":"auto"}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"provision_mode":"auto"}`)); err != nil {
 		t.Fatal(err)
 	}
 	seen, prestaged := mac(t, "000B82000001"), mac(t, "000B82000002")
@@ -444,7 +445,7 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 	f := newFixture(t)
 	m := mac(t, "000B82000001")
 	f.c.discover(disc(m, "198.18.0.100", "c1"))
-	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":""}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"sip_server":""}`)); err != nil {
 		t.Fatal(err)
 	}
 	a := assignment
@@ -454,7 +455,7 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 	if len(sum.Sent) != 0 || len(sum.Skipped) != 1 || !strings.Contains(sum.Skipped[0].Reason, "sip_server") {
 		t.Fatalf("summary %+v", sum)
 	}
-	if _, err := f.c.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"sip_server":"pbx.example.net"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if sum, _ := f.c.ProvisionAll(); len(sum.Sent) != 1 {
@@ -465,33 +466,54 @@ func TestNoSIPServerNoNotify(t *testing.T) {
 
 // TestFlushDuringSteadyStream: a discovery is written within the flush
 // delay even while others keep arriving (a timer pushed back by every
-// change would wait for the stream to end).
+// change would wait for the stream to end), and not before it: changes
+// are coalesced, at most one commit per flush delay. In a synctest bubble,
+// so the delays are exact and the test takes no wall time.
 func TestFlushDuringSteadyStream(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.FlushDelay = 20 * time.Millisecond })
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- f.c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	first := mac(t, "000B82000001")
-	f.c.Offer(disc(first, "198.18.0.100", "c0"))
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 1; ; i++ {
-		// Another phone's SUBSCRIBE every millisecond: a change each time.
-		f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
-		if i%10 == 0 {
+	synctest.Test(t, func(t *testing.T) {
+		const delay = 250 * time.Millisecond
+		f := newFixture(t, func(c *Config) { c.FlushDelay = delay })
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- f.c.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		written := func(m appliance.MAC) bool {
 			snap, err := f.store.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := snap.Phones[first]; ok {
+			_, ok := snap.Phones[m]
+			return ok
+		}
+		first := mac(t, "000B82000001")
+		start := time.Now()
+		commits := f.store.Commits()
+		f.c.Offer(disc(first, "198.18.0.100", "c0"))
+		for i := 1; ; i++ {
+			// Another phone's SUBSCRIBE every millisecond: a change each time.
+			f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			if written(first) {
 				break
 			}
+			if time.Since(start) > delay {
+				t.Fatalf("the first discovery was not written %v after it arrived, while the stream went on", time.Since(start))
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first discovery was not written while the stream went on")
+		if took := time.Since(start); took < delay {
+			t.Errorf("the first discovery was written after %v, before the flush delay %v: not coalesced", took, delay)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		// A second of steady stream: at most one commit per flush delay.
+		for i := 1000; i < 2000; i++ {
+			f.c.Offer(disc(appliance.MAC{0, 0x0b, 0x82, 1, byte(i >> 8), byte(i)}, "198.18.0.101", fmt.Sprint("c", i)))
+			time.Sleep(time.Millisecond)
+		}
+		synctest.Wait()
+		if n := f.store.Commits() - commits; n > uint64(time.Since(start)/delay)+1 {
+			t.Errorf("%d commits in %v of steady stream, want at most one per %v", n, time.Since(start), delay)
+		}
+	})
 }
 
 // TestLegacyBinaryServed: with legacy_binary on, cfg<mac> (the name the
@@ -513,7 +535,7 @@ func TestLegacyBinaryServed(t *testing.T) {
 	if got := get("cfg000B82000001"); got.ContentType != "application/xml" {
 		t.Errorf("legacy off: %s", got.ContentType)
 	}
-	if _, err := f.c.UpdateSettings([]byte(`{"legacy_binary":true}`)); err != nil {
+	if _, err := f.c.UpdateSettings(jsonEdit(`{"legacy_binary":true}`)); err != nil {
 		t.Fatal(err)
 	}
 	bin := get("cfg000b82000001")
@@ -522,5 +544,49 @@ func TestLegacyBinaryServed(t *testing.T) {
 	}
 	if got := get("cfg000b82000001.xml"); got.ContentType != "application/xml" {
 		t.Errorf(".xml with legacy on: %s", got.ContentType)
+	}
+}
+
+// clock is a fake time that moves one second per reading, so phones
+// discovered one after another have distinct first-seen times.
+func clock() func(*Config) {
+	t := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	return func(c *Config) { c.Now = func() time.Time { t = t.Add(time.Second); return t } }
+}
+
+func (f *fixture) settings(t *testing.T, patch string) {
+	t.Helper()
+	if _, err := f.c.UpdateSettings(jsonEdit(patch)); err != nil {
+		t.Fatalf("settings %s: %v", patch, err)
+	}
+}
+
+func (f *fixture) events(t *testing.T, kind string) []string {
+	t.Helper()
+	evs, err := f.c.Events(store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Kind == kind {
+			s := e.Detail
+			if !e.MAC.IsZero() {
+				s = e.MAC.String() + " " + s
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// jsonEdit is a settings edit that decodes patch over the settings, as
+// PUT /api/settings does (the web package owns the real decoding).
+func jsonEdit(patch string) func(appliance.Settings) (appliance.Settings, error) {
+	return func(s appliance.Settings) (appliance.Settings, error) {
+		dec := json.NewDecoder(strings.NewReader(patch))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&s)
+		return s, err
 	}
 }

@@ -33,16 +33,35 @@ type File struct {
 // cfg.xml, in any case). Anything else is ErrNotFound, without saying
 // which part was wrong. Every download is recorded: the first after a
 // NOTIFY moves the phone to downloaded, a later one to provisioned.
+//
+// Rendering runs outside the coordinator's lock, so phones fetching their
+// configs do not hold up discoveries; it renders from copies (assignments
+// and settings are replaced, never changed in place).
 func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	m, ok := c.tokens[r.Token]
-	if !ok {
-		return File{}, ErrNotFound
-	}
 	p := c.phones[m]
 	a, assigned := c.assignments[m]
-	if p == nil || !assigned || !fileMatches(strings.ToLower(r.File), p, a) || appliance.MatchMAC(c.settings.DenyMACs, m) {
+	why := ""
+	switch {
+	case !ok || p == nil:
+		why = "unknown token"
+	case !assigned:
+		why = "no assignment"
+	case appliance.MatchMAC(c.settings.DenyMACs, m):
+		why = "phone denied (deny_macs)"
+	case !fileMatches(strings.ToLower(r.File), p, a):
+		why = "file name not served to this phone"
+	}
+	if why != "" {
+		c.mu.Unlock()
+		// The client learns nothing (one 404 for every case); the log says
+		// which, without the token.
+		args := []any{"ip", r.Remote.String(), "file", cleanUA(r.File), "why", why}
+		if ok {
+			args = append(args, "mac", m.String())
+		}
+		c.log.Debug("provisioning file not served", args...)
 		return File{}, ErrNotFound
 	}
 	in := c.profileInputLocked(p, a, r.Local)
@@ -52,11 +71,19 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 		// by (reference §1.3/§1.4); the NOTIFY's cfg<MAC> gets it too.
 		render, ctype = profile.RenderLegacy, "application/octet-stream"
 	}
+	c.mu.Unlock()
+
 	body, err := render(in)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
 		c.log.Error("render config", "mac", m.String(), "err", err)
 		c.eventLocked(m, appliance.EventError, "config could not be rendered: "+err.Error())
 		return File{}, fmt.Errorf("render config for %s: %w", m, err)
+	}
+	if p = c.phones[m]; p == nil || p.Token != r.Token {
+		return File{}, ErrNotFound // forgotten (unassigned, restored) while rendering
 	}
 	sum := sha256.Sum256(body)
 	d := appliance.Download{Time: c.now().UTC(), IP: r.Remote, UserAgent: cleanUA(r.UserAgent), File: r.File, SHA256: hex.EncodeToString(sum[:])}
@@ -85,7 +112,7 @@ func (c *Coordinator) profileInputLocked(p *appliance.Phone, a appliance.Assignm
 		MAC:              p.MAC,
 		Model:            model,
 		Assignment:       a,
-		Site:             c.settings,
+		Site:             c.settings.PhoneSettings,
 		ConfigServerPath: fmt.Sprintf("%s/p/%s", local, p.Token),
 		AdminPassword:    admin,
 	}
@@ -94,13 +121,14 @@ func (c *Coordinator) profileInputLocked(p *appliance.Phone, a appliance.Assignm
 // Preview renders m's config for the admin with every secret masked.
 func (c *Coordinator) Preview(m appliance.MAC) ([]byte, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	p := c.phones[m]
 	if p == nil {
+		c.mu.Unlock()
 		return nil, ErrNotFound
 	}
 	a, ok := c.assignments[m]
 	if !ok {
+		c.mu.Unlock()
 		return nil, ErrNoAssignment
 	}
 	local := netip.AddrPortFrom(c.anyLocalAddrLocked(), uint16(c.cfg.HTTPPort))
@@ -109,7 +137,9 @@ func (c *Coordinator) Preview(m appliance.MAC) ([]byte, error) {
 			local = netip.AddrPortFrom(l, uint16(c.cfg.HTTPPort))
 		}
 	}
-	body, err := profile.Render(c.profileInputLocked(p, a, local))
+	in := c.profileInputLocked(p, a, local)
+	c.mu.Unlock()
+	body, err := profile.Render(in) // outside the lock, from copies
 	if err != nil {
 		return nil, err
 	}

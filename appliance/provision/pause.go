@@ -32,23 +32,23 @@ type pausing struct {
 	max   time.Duration
 }
 
-func (p *pausing) Notify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.Notify {
-	if _, iface, ok := p.LocalAddrFor(d.Target.Addr()); ok {
+func (p *pausing) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome {
+	if _, iface, ok := p.LocalAddrFor(d.RemoteAddr.Addr()); ok {
 		wctx, cancel := context.WithTimeout(ctx, p.max)
 		err := p.links.WaitUp(wctx, iface)
 		cancel()
 		if err != nil && ctx.Err() == nil {
-			return appliance.Notify{Time: time.Now(), URL: url, Result: appliance.NotifyError,
+			return appliance.NotifyOutcome{Time: time.Now(), URL: url, Result: appliance.NotifyError,
 				Detail: fmt.Sprintf("no link on %s for %s: not sent", iface, p.max)}
 		}
 	}
-	return p.Notifier.Notify(ctx, d, cseq, url)
+	return p.Notifier.SendNotify(ctx, d, cseq, url)
 }
 
 // FirstAddr passes through to the wrapped Notifier, which the
 // coordinator asks for config URLs of phones it has not seen.
 func (p *pausing) FirstAddr() netip.Addr {
-	if f, ok := p.Notifier.(interface{ FirstAddr() netip.Addr }); ok {
+	if f, ok := p.Notifier.(FirstAddresser); ok {
 		return f.FirstAddr()
 	}
 	return netip.Addr{}

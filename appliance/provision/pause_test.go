@@ -51,10 +51,10 @@ func TestPauseWhileDown(t *testing.T) {
 		n := &fakeNotifier{}
 		links := &fakeLinks{wake: make(chan struct{})}
 		p := PauseWhileDown(n, links, 5*time.Minute)
-		dlg := appliance.Dialog{Target: netip.MustParseAddrPort("198.18.0.50:5060")}
+		dlg := appliance.Dialog{RemoteAddr: netip.MustParseAddrPort("198.18.0.50:5060")}
 
-		done := make(chan appliance.Notify, 1)
-		go func() { done <- p.Notify(t.Context(), dlg, 1, "http://198.18.0.1/p/x/") }()
+		done := make(chan appliance.NotifyOutcome, 1)
+		go func() { done <- p.SendNotify(t.Context(), dlg, 1, "http://198.18.0.1/p/x/") }()
 		time.Sleep(time.Minute)
 		if n.count() != 0 {
 			t.Fatal("NOTIFY sent while the link is down")
@@ -65,7 +65,7 @@ func TestPauseWhileDown(t *testing.T) {
 		}
 
 		links.set(false)
-		go func() { done <- p.Notify(t.Context(), dlg, 2, "http://198.18.0.1/p/x/") }()
+		go func() { done <- p.SendNotify(t.Context(), dlg, 2, "http://198.18.0.1/p/x/") }()
 		time.Sleep(5*time.Minute + time.Second)
 		synctest.Wait()
 		select {

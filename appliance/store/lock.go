@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
+
+// lockPoll is how often lockFile retries a lock another process holds.
+const lockPoll = 50 * time.Millisecond
 
 // lockFile takes an exclusive flock on path (created if needed) and keeps
 // it until the returned file is closed. It guards the database file and
@@ -30,6 +34,6 @@ func lockFile(path string) (*os.File, error) {
 			}
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		sleep(lockPoll)
+		time.Sleep(lockPoll)
 	}
 }

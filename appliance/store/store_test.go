@@ -40,7 +40,7 @@ func TestApplyLoadRoundTrip(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	p1 := appliance.Phone{MAC: m1, Vendor: "Grandstream", Model: "GXP2140", State: appliance.StateAssigned,
 		IP: netip.MustParseAddr("198.18.0.100"), SIPPort: 5060, FirstSeen: now, LastSeen: now, Token: "tok1",
-		Dialog: &appliance.Dialog{CallID: "c1", LocalTag: "t", Target: netip.MustParseAddrPort("198.18.0.100:5060")}}
+		Dialog: &appliance.Dialog{CallID: "c1", LocalTag: "t", RemoteAddr: netip.MustParseAddrPort("198.18.0.100:5060")}}
 	a1 := appliance.Assignment{Extension: "201", Password: "secret", Codecs: []string{"PCMU"}}
 	a2 := appliance.Assignment{Extension: "202", Password: "secret2"}
 	set := appliance.DefaultSettings()

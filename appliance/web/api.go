@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -12,31 +11,30 @@ import (
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
-	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
 // phoneJSON is a phone as the API shows it (DESIGN.md "HTTP"). Secrets
 // are masked: an assignment's passwords become password_set.
 type phoneJSON struct {
-	MAC          string              `json:"mac"`
-	Vendor       string              `json:"vendor"`
-	Model        string              `json:"model"`
-	Firmware     string              `json:"firmware"`
-	IP           *netip.Addr         `json:"ip"`
-	SIPPort      int                 `json:"sip_port,omitempty"`
-	State        appliance.State     `json:"state"`
-	FirstSeen    *time.Time          `json:"first_seen"`
-	LastSeen     *time.Time          `json:"last_seen"`
-	Assignment   *assignmentJSON     `json:"assignment"`
-	ConfigURL    string              `json:"config_url,omitempty"`
-	UserAgent    string              `json:"user_agent,omitempty"`
-	Source       string              `json:"source,omitempty"`
-	Interface    string              `json:"interface,omitempty"`
-	Multicast    bool                `json:"multicast"`
-	NotifyBusy   bool                `json:"notify_in_flight"`
-	Notify       *appliance.Notify   `json:"notify"`
-	Downloads    int                 `json:"downloads"`
-	LastDownload *appliance.Download `json:"last_download"`
+	MAC          string                   `json:"mac"`
+	Vendor       string                   `json:"vendor"`
+	Model        string                   `json:"model"`
+	Firmware     string                   `json:"firmware"`
+	IP           *netip.Addr              `json:"ip"`
+	SIPPort      int                      `json:"sip_port,omitempty"`
+	State        appliance.State          `json:"state"`
+	FirstSeen    *time.Time               `json:"first_seen"`
+	LastSeen     *time.Time               `json:"last_seen"`
+	Assignment   *assignmentJSON          `json:"assignment"`
+	ConfigURL    string                   `json:"config_url,omitempty"`
+	UserAgent    string                   `json:"user_agent,omitempty"`
+	Source       string                   `json:"source,omitempty"`
+	Interface    string                   `json:"interface,omitempty"`
+	Multicast    bool                     `json:"multicast"`
+	NotifyBusy   bool                     `json:"notify_in_flight"`
+	Notify       *appliance.NotifyOutcome `json:"notify"`
+	Downloads    int                      `json:"downloads"`
+	LastDownload *appliance.Download      `json:"last_download"`
 }
 
 type assignmentJSON struct {
@@ -71,7 +69,7 @@ func toJSON(e provision.Entry) phoneJSON {
 		MAC: p.MAC.String(), Vendor: p.Vendor, Model: p.Model, Firmware: p.Firmware,
 		SIPPort: p.SIPPort, State: p.State, Assignment: maskAssignment(e.Assignment),
 		ConfigURL: e.ConfigURL, UserAgent: p.UserAgent, Interface: p.Interface, Multicast: p.Multicast,
-		NotifyBusy: e.InFlight, Notify: p.Notify, Downloads: p.Downloads, LastDownload: p.LastDownload,
+		NotifyBusy: e.InFlight, Notify: p.LastNotify, Downloads: p.Downloads, LastDownload: p.LastDownload,
 	}
 	if p.IP.IsValid() {
 		ip := p.IP
@@ -211,35 +209,9 @@ func (s *server) phoneSecrets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"phone_admin_password": pw})
 }
 
-// maskSettings hides the site's phone admin password.
-func maskSettings(set appliance.Settings) appliance.Settings {
-	if set.PhoneAdminPassword != "" {
-		set.PhoneAdminPassword = provision.Masked
-	}
-	return set
-}
-
-func (s *server) getSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, maskSettings(s.Coord.Settings()))
-}
-
-func (s *server) putSettings(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "settings: "+err.Error())
-		return
-	}
-	set, err := s.Coord.UpdateSettings(body)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, maskSettings(set))
-}
-
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var f store.EventFilter
+	var f provision.EventFilter
 	if v := q.Get("mac"); v != "" {
 		m, err := appliance.ParseMAC(v)
 		if err != nil {
@@ -323,9 +295,9 @@ type statusJSON struct {
 	Problem         string                  `json:"problem,omitempty"`
 	// Alerts are not yet acknowledged (POST /api/alerts/ack); while there
 	// are any the LED shows error.
-	Alerts []appliance.Alert      `json:"alerts"`
-	Intake provision.IntakeStatus `json:"intake"`
-	Pool   *provision.PoolStatus  `json:"pool"` // null without a pool
+	Alerts []appliance.Alert         `json:"alerts"`
+	Intake provision.AdmissionStatus `json:"intake"`
+	Pool   *provision.PoolStatus     `json:"pool"` // null without a pool
 }
 
 type storeJSON struct {
@@ -354,7 +326,7 @@ func (s *server) statusData() statusJSON {
 	if st.Storage != nil {
 		out.Store.Error = st.Storage.Error()
 	}
-	out.Alerts, out.Intake = st.Alerts, st.Intake
+	out.Alerts, out.Intake = st.Alerts, st.Admission
 	if out.Alerts == nil {
 		out.Alerts = []appliance.Alert{}
 	}
@@ -390,7 +362,7 @@ func (s *server) classify(err error) (int, string) {
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return http.StatusInsufficientStorage, diskFull
-	case errors.Is(err, store.ErrBadBackup):
+	case errors.Is(err, provision.ErrBadBackup):
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, provision.ErrStorage), errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EIO):
 		s.Log.Error("api: storage", "err", err)

@@ -1,30 +1,19 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/panel"
 	"github.com/pnpbox/pnpbox/appliance/provision"
+	"github.com/pnpbox/pnpbox/appliance/provision/provisiontest"
 	"github.com/pnpbox/pnpbox/appliance/store"
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
-
-type noNotifier struct{}
-
-func (noNotifier) Notify(context.Context, appliance.Dialog, uint32, string) appliance.Notify {
-	return appliance.Notify{}
-}
-func (noNotifier) LocalAddrFor(netip.Addr) (netip.Addr, string, bool) {
-	return netip.Addr{}, "", false
-}
 
 // TestClaim: the password can be set without logging in only while claim
 // mode is on, once per long press; the old password stops working at once.
@@ -34,7 +23,7 @@ func TestClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	coord, err := provision.New(provision.Config{Store: st, Notifier: noNotifier{}})
+	coord, err := provision.New(provision.Config{Store: st, Notifier: &provisiontest.Notifier{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,18 +36,10 @@ func TestClaim(t *testing.T) {
 
 	do := func(method, path, pw, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if pw != "" {
-			req.SetBasicAuth("admin", pw)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		res := apiclient.New(srv.URL, pw).Fetch(t, method, path, "", strings.NewReader(body))
 		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		json.Unmarshal(res.Body, &out)
+		return res.Code, out
 	}
 	status := func(pw string) map[string]any {
 		code, st := do("GET", "/api/status", pw, "")

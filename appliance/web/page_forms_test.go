@@ -18,7 +18,7 @@ func (b *pageBox) see(m appliance.MAC, ip string) {
 	a := netip.MustParseAddr(ip)
 	d := pnp.Discovery{MAC: m, Vendor: "Grandstream", Model: "GXP2130", Firmware: "1.0.11.3",
 		Contact: netip.AddrPortFrom(a, 5060), Source: netip.AddrPortFrom(a, 5060), Txn: "t-" + m.String(),
-		Dialog: appliance.Dialog{CallID: "c-" + m.String(), Target: netip.AddrPortFrom(a, 5060)}}
+		Dialog: appliance.Dialog{CallID: "c-" + m.String(), RemoteAddr: netip.AddrPortFrom(a, 5060)}}
 	if !b.coord.Offer(d) {
 		b.t.Fatal("discovery queue full")
 	}
@@ -132,7 +132,7 @@ func TestPhonePage(t *testing.T) {
 	b.login()
 	m := pageMAC(t, "000B82A1B2C3")
 	b.see(m, "192.0.2.50")
-	if _, err := b.coord.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`)); err != nil {
+	if _, err := b.coord.UpdateSettings(sipServer("pbx.example.net")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.coord.Assign(m, appliance.Assignment{Extension: "201", Password: "sip-pw-secret-9"}); err != nil {
@@ -171,7 +171,7 @@ func TestTableFiltersSearchAndProvisionAll(t *testing.T) {
 	b := newPageBox(t, true)
 	b.run()
 	b.login()
-	b.coord.UpdateSettings([]byte(`{"sip_server":"pbx.example.net"}`))
+	b.coord.UpdateSettings(sipServer("pbx.example.net"))
 	seen, staged, bare := pageMAC(t, "000B82000001"), pageMAC(t, "000B82000002"), pageMAC(t, "000B82000003")
 	b.see(seen, "192.0.2.51")
 	b.see(bare, "192.0.2.53")
@@ -305,4 +305,12 @@ func TestBoxPanel(t *testing.T) {
 	res, _ = b.post("/box/ack", nil)
 	_, page = b.get("/box")
 	wantPage(t, "ack", res, page, 303, "0 alert(s) acknowledged")
+}
+
+// sipServer is a settings edit that sets the SIP server.
+func sipServer(host string) func(appliance.Settings) (appliance.Settings, error) {
+	return func(s appliance.Settings) (appliance.Settings, error) {
+		s.SIPServer = host
+		return s, nil
+	}
 }

@@ -396,9 +396,11 @@ func (p *pages) save(w http.ResponseWriter, r *http.Request, s *session, d *edit
 	}
 	if err != nil {
 		d.setErr(err)
-		msg := "Not saved: fix the field marked below."
 		var fe *appliance.FieldError
-		if !errors.As(err, &fe) {
+		msg := ""
+		if errors.As(err, &fe) {
+			msg = "Not saved: " + fe.Error() + " (marked below)."
+		} else {
 			_, msg = p.pageError(err)
 			msg = "Not saved: " + msg
 		}

@@ -115,12 +115,12 @@ func stateSince(p appliance.Phone) time.Time {
 		if !p.NotifiedAt.IsZero() {
 			return p.NotifiedAt
 		}
-		if p.Notify != nil {
-			return p.Notify.Time
+		if p.LastNotify != nil {
+			return p.LastNotify.Time
 		}
 	case appliance.StateFailed:
-		if p.Notify != nil {
-			return p.Notify.Time
+		if p.LastNotify != nil {
+			return p.LastNotify.Time
 		}
 	case appliance.StateDiscovered:
 		return p.FirstSeen
@@ -128,7 +128,7 @@ func stateSince(p appliance.Phone) time.Time {
 	return time.Time{}
 }
 
-func notifyWords(n *appliance.Notify) string {
+func notifyWords(n *appliance.NotifyOutcome) string {
 	if n == nil {
 		return "—"
 	}
@@ -145,7 +145,7 @@ func notifyWords(n *appliance.Notify) string {
 func rowOf(e provision.Entry, now time.Time) phoneRow {
 	p := e.Phone
 	r := phoneRow{MAC: p.MAC.String(), Phone: strings.TrimSpace(p.Model + " " + p.Firmware), IP: "—",
-		State: p.State, Notify: notifyWords(p.Notify), Downloads: p.Downloads}
+		State: p.State, Notify: notifyWords(p.LastNotify), Downloads: p.Downloads}
 	if p.IP.IsValid() {
 		r.IP = p.IP.String()
 	} else if !p.Seen() {
@@ -241,6 +241,12 @@ func (p *pages) phonesView(u url.Values) phonesData {
 // phones table for the admin.
 func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 	sess := p.sessionFor(r)
+	if sess == nil && p.Coord.HasAdmin() && !wantsHTML(r) {
+		// A script (curl, a monitoring check) gets the API's answer.
+		w.Header().Set("WWW-Authenticate", `Basic realm="pnpbox", charset="UTF-8"`)
+		writeError(w, http.StatusUnauthorized, "log in as admin with the box's admin password")
+		return
+	}
 	if sess == nil {
 		p.loginPage(w, http.StatusOK, "")
 		return
@@ -250,6 +256,12 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 	d.Summary = v.summary
 	v.Data = d
 	p.render(w, http.StatusOK, "phones", v.tmplView)
+}
+
+// wantsHTML reports whether the request comes from a browser (which asks
+// for text/html when it navigates).
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // live is the table alone, for the page's script to swap in.

@@ -110,9 +110,8 @@ func fillSettingsForm(set appliance.Settings, posted url.Values, err error) []se
 	return out
 }
 
-// settingsFormPatch turns the posted form into the JSON object
-// UpdateSettings merges: the same path, and the same checks, as PUT
-// /api/settings.
+// settingsFormPatch turns the posted form into the JSON object that
+// PUT /api/settings would merge.
 func settingsFormPatch(form url.Values) ([]byte, error) {
 	patch := map[string]any{}
 	for _, g := range settingsForm {
@@ -162,7 +161,14 @@ func (p *pages) settingsSave(w http.ResponseWriter, r *http.Request, s *session)
 	r.ParseForm()
 	patch, err := settingsFormPatch(r.PostForm)
 	if err == nil {
-		_, err = p.Coord.UpdateSettings(patch)
+		// The same decoding as PUT /api/settings, then the same checks.
+		_, err = p.Coord.UpdateSettings(func(cur appliance.Settings) (appliance.Settings, error) {
+			next, err := decodeOver(cur, patch)
+			if err != nil {
+				return cur, &appliance.FieldError{Field: "settings", Msg: err.Error()}
+			}
+			return next, nil
+		})
 	}
 	if err != nil {
 		v := p.viewFor(s, "Settings", "settings")

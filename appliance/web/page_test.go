@@ -19,6 +19,7 @@ import (
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/panel"
 	"github.com/pnpbox/pnpbox/appliance/provision"
+	"github.com/pnpbox/pnpbox/appliance/provision/provisiontest"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -55,7 +56,7 @@ func newPageBox(t testing.TB, withAdmin bool) *pageBox {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	coord, err := provision.New(provision.Config{Store: st, Notifier: noNotifier{}, HTTPPort: 80})
+	coord, err := provision.New(provision.Config{Store: st, Notifier: &provisiontest.Notifier{}, HTTPPort: 80})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +82,9 @@ func newPageBox(t testing.TB, withAdmin bool) *pageBox {
 // and body.
 func (b *pageBox) do(req *http.Request) (*http.Response, string) {
 	b.t.Helper()
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml") // as a browser asks
+	}
 	res, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

@@ -33,7 +33,7 @@ func (b *pageBox) fleet(n int) {
 		a := netip.AddrFrom4([4]byte{10, 20, byte(i >> 8), byte(i)})
 		for !b.coord.Offer(pnp.Discovery{MAC: m, Vendor: "Grandstream", Model: "GXP2160", Firmware: "1.0.11.23",
 			Contact: netip.AddrPortFrom(a, 5060), Source: netip.AddrPortFrom(a, 5060), Txn: m.String(),
-			Dialog: appliance.Dialog{CallID: m.String(), Target: netip.AddrPortFrom(a, 5060)}}) {
+			Dialog: appliance.Dialog{CallID: m.String(), RemoteAddr: netip.AddrPortFrom(a, 5060)}}) {
 			time.Sleep(time.Millisecond)
 		}
 	}

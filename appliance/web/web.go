@@ -1,7 +1,3 @@
-// Package web is the box's HTTP side: the provisioning files phones fetch
-// from their secret folders (/p/<token>/…), the JSON API the status page
-// and installers' tools use (/api/…, HTTP Basic auth as admin), the status
-// page itself, and /healthz.
 package web
 
 import (
@@ -12,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
 )
@@ -82,6 +79,7 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("POST /api/provision", s.provisionAll)
 	api.HandleFunc("GET /api/settings", s.getSettings)
 	api.HandleFunc("PUT /api/settings", s.putSettings)
+	api.HandleFunc("PATCH /api/settings", s.patchSettings)
 	api.HandleFunc("GET /api/events", s.events)
 	api.HandleFunc("POST /api/assignments/import", s.importAssignments)
 	api.HandleFunc("GET /api/assignments/export", s.exportAssignments)
@@ -90,10 +88,8 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/alerts", s.alerts)
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
-	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	})
-	mux.Handle("/api/", s.auth.require(api))
+	api.HandleFunc(apiPrefix, noRoute(api, mux))
+	mux.Handle(apiPrefix, s.auth.require(api))
 	s.pageRoutes(mux) // the installer's page (page.go)
 
 	// Browsers may not make state-changing cross-origin requests (CSRF);
@@ -130,18 +126,21 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// healthz is 200 while the box provisions phones and 503 with the reason
+// when it cannot; appliance.Health.Fault decides, as it does for the LED.
+// A fault that stops nothing (an unacknowledged alert) is 200 with the
+// fault as "attention".
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	b := s.Box()
 	st := s.Coord.Status()
-	problem := b.Problem
-	if problem == "" && st.Storage != nil {
-		problem = "storage: " + st.Storage.Error()
+	f := appliance.Health{LAN: s.Box().Problem, Storage: st.Storage, Alerts: st.Alerts}.Fault()
+	switch {
+	case !f.Serving:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "error": f.Problem})
+	case f.Problem != "":
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "attention": f.Problem})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
-	if problem != "" {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "error": problem})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

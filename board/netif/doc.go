@@ -6,7 +6,9 @@
 //
 // A Manager owns the interfaces given to it. In ModeNone it only watches
 // (laptops, tests); in ModeStatic and ModeDHCP it configures the primary
-// interface and the VLAN, and leaves any other interface alone.
+// interface and the VLAN, and leaves any other interface alone. Choose
+// says which interfaces to serve when the caller names none (the IPv4
+// default route's, read from /proc/net/route, or the first fitting one).
 //
 // The DHCPv4 client (RFC 2131) is nclient4 from insomniacslk/dhcp for the
 // packets and this package for the state machine that nclient4 lacks:

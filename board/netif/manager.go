@@ -60,10 +60,10 @@ func (c *Config) check() error {
 	case ModeNone, ModeDHCP:
 	case ModeStatic:
 		if !c.Addr.IsValid() {
-			return errors.New("-net static needs -addr (e.g. -addr 192.0.2.10/24)")
+			return errors.New("mode static needs an address (Config.Addr)")
 		}
 		if c.VLAN != 0 && !c.VLANAddr.IsValid() {
-			return errors.New("-net static with -vlan needs -vlan-addr")
+			return errors.New("mode static with a VLAN needs a VLAN address (Config.VLANAddr)")
 		}
 	default:
 		return fmt.Errorf("mode %q: want none, dhcp or static", c.Mode)
@@ -78,7 +78,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("VLAN %d: want 1 to 4094", c.VLAN)
 	}
 	if c.VLANAddr.IsValid() && c.VLAN == 0 {
-		return errors.New("-vlan-addr without -vlan")
+		return errors.New("a VLAN address (Config.VLANAddr) without a VLAN (Config.VLAN)")
 	}
 	if c.DHCPTimeout <= 0 {
 		c.DHCPTimeout = 30 * time.Second

@@ -65,7 +65,7 @@ func (m *Manager) setupVLAN(parent netlink.Link) error {
 		return nil
 	}
 	if cfg.Mode == ModeNone {
-		return fmt.Errorf("VLAN interface %s does not exist: with -net none pnpd creates nothing (create it, or use -net dhcp or static)", name)
+		return fmt.Errorf("VLAN interface %s does not exist, and mode %s creates nothing: create it, or use mode %s or %s", name, ModeNone, ModeDHCP, ModeStatic)
 	}
 	v := &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: parent.Attrs().Index}, VlanId: cfg.VLAN}
 	if err := netlink.LinkAdd(v); err != nil {

@@ -13,7 +13,7 @@ import (
 // Setup checks the interfaces exist; only ModeNone works off Linux.
 func (m *Manager) Setup(ctx context.Context) error {
 	if m.cfg.Mode != ModeNone || m.cfg.VLAN != 0 {
-		return fmt.Errorf("-net %s and -vlan need Linux: %w", m.cfg.Mode, errors.ErrUnsupported)
+		return fmt.Errorf("mode %s and VLANs need Linux: %w", m.cfg.Mode, errors.ErrUnsupported)
 	}
 	if _, err := net.InterfaceByName(m.cfg.Iface); err != nil {
 		return fmt.Errorf("interface %s: %w", m.cfg.Iface, err)

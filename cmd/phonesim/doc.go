@@ -30,8 +30,11 @@
 //
 //	phonesim -target 127.0.0.1:5060 -first-ip 127.0.0.2 -port 0 -n 10
 //
-// Exit status: 0 when the run ended with a report (whether or not every phone
-// was provisioned, and also when -timeout expired), 1 on setup errors such as
-// a bad flag or an address that cannot be bound, 130 when interrupted by a
-// signal (the report is still printed).
+// Exit status, after SIPp's, so a script can gate on it: 0 when every phone
+// reached the -expect outcome (default provisioned; notified, answered or
+// none ask less), 1 when the report is printed but some phone did not
+// (-timeout expired, a NOTIFY never came, a download failed), 2 on a bad
+// flag, 3 when the fleet cannot be set up (an address that cannot be bound),
+// 130 when interrupted by a signal (the report is still printed). -version
+// prints the version.
 package main

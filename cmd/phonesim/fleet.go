@@ -166,9 +166,12 @@ type Report struct {
 	Phones      []Result `json:"phones"`
 	Provisioned int      `json:"provisioned"`
 	Total       int      `json:"total"`
-	Seed        uint64   `json:"seed"`       // -seed that reproduces tags, branches and -loss
-	Ended       string   `json:"ended"`      // done, timeout or interrupted
-	ElapsedMs   int64    `json:"elapsed_ms"` // wall time of the run
+	Expect      string   `json:"expect"`  // the -expect outcome
+	Reached     int      `json:"reached"` // phones that reached it; exit status 0 needs all
+
+	Seed      uint64 `json:"seed"`       // -seed that reproduces tags, branches and -loss
+	Ended     string `json:"ended"`      // done, timeout or interrupted
+	ElapsedMs int64  `json:"elapsed_ms"` // wall time of the run
 }
 
 // Result is one phone's outcome. Times are in milliseconds; null where the
@@ -202,6 +205,39 @@ type Result struct {
 
 	Provisioned bool   `json:"provisioned"` // both downloads ok, identical, no extra NOTIFY
 	Error       string `json:"error"`       // what went wrong, "" when provisioned
+}
+
+// The outcomes -expect may ask of every phone, strongest first.
+const (
+	outcomeProvisioned = "provisioned" // Result.Provisioned
+	outcomeNotified    = "notified"    // a NOTIFY it accepted (200)
+	outcomeAnswered    = "answered"    // a 200 to its first-boot SUBSCRIBE
+	outcomeNone        = "none"        // nothing: exit status 0 whenever a report is printed
+)
+
+var outcomes = []string{outcomeProvisioned, outcomeNotified, outcomeAnswered, outcomeNone}
+
+// reached reports whether r reached outcome.
+func (r *Result) reached(outcome string) bool {
+	switch outcome {
+	case outcomeProvisioned:
+		return r.Provisioned
+	case outcomeNotified:
+		return r.Notify && r.NotifyStatus == 200
+	case outcomeAnswered:
+		return r.Got200
+	}
+	return true
+}
+
+// count sets Expect and Reached for outcome.
+func (r *Report) count(outcome string) {
+	r.Expect, r.Reached = outcome, 0
+	for i := range r.Phones {
+		if r.Phones[i].reached(outcome) {
+			r.Reached++
+		}
+	}
 }
 
 func (r *Report) writeJSON(w io.Writer) error {

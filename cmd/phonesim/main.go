@@ -11,12 +11,17 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
 )
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
 
 var (
 	// errInterrupted ends a run that a signal stopped; the report is printed.
@@ -27,29 +32,75 @@ var (
 	errReported = errors.New("bad flags")
 )
 
+// usageError is a bad flag or flag value: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// Exit statuses, after SIPp's (0: every call succeeded, 1: at least one
+// failed), so a script can gate on phonesim the same way.
+const (
+	exitOK          = 0   // every phone reached the -expect outcome (or -h, -version)
+	exitShort       = 1   // the report is printed; not every phone reached it
+	exitUsage       = 2   // bad flags
+	exitSetup       = 3   // the fleet could not be set up (an address cannot be bound, …)
+	exitInterrupted = 130 // SIGINT or SIGTERM; the report is printed
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	os.Exit(code)
+}
+
+// cli is phonesim with its exit status: it runs the fleet, says on stderr
+// what went wrong, and returns one of the exit* statuses.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	rep, err := simulate(ctx, args, stdout, stderr)
+	var usage usageError
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
 	case errors.Is(err, errInterrupted):
-		os.Exit(130)
+		return exitInterrupted
 	case errors.Is(err, errReported):
-		os.Exit(1)
-	default:
-		fmt.Fprintln(os.Stderr, "phonesim:", err)
-		os.Exit(1)
+		return exitUsage
+	case errors.As(err, &usage):
+		fmt.Fprintln(stderr, "phonesim:", err)
+		fmt.Fprintln(stderr, "phonesim -h lists the flags")
+		return exitUsage
+	case err != nil:
+		fmt.Fprintln(stderr, "phonesim:", err)
+		return exitSetup
+	case rep != nil && rep.Reached < rep.Total:
+		fmt.Fprintf(stderr, "phonesim: %d/%d phones %s, want all (-expect)\n", rep.Reached, rep.Total, rep.Expect)
+		return exitShort
 	}
+	return exitOK
 }
 
 // run simulates the fleet the flags in args describe and writes the report
 // to stdout. It returns an error only when the fleet could not be set up, or
-// errInterrupted when ctx ended before the phones were done.
+// errInterrupted when ctx ended before the phones were done; whether every
+// phone reached the -expect outcome is simulate's report (and cli's exit
+// status), not an error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_, err := simulate(ctx, args, stdout, stderr)
+	return err
+}
+
+// simulate is run that also returns the report it printed (nil when it
+// printed none: a setup error, -h or -version).
+func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) (*Report, error) {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "phonesim %s %s/%s %s\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
+		return nil, nil
 	}
 	level := slog.LevelWarn
 	if o.verbose {
@@ -61,10 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	f, err := newFleet(o, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	log.Info("starting", "phones", o.n, "first_ip", o.firstIP, "first_mac", o.firstMAC, "target", o.target, "seed", o.seed)
 	rep := f.run(runCtx)
+	rep.count(o.expect)
 	if rep.Ended != endDone {
 		fmt.Fprintf(stderr, "phonesim: %s before every phone was done\n", rep.Ended)
 	}
@@ -74,12 +126,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = rep.writeText(stdout)
 	}
 	if err != nil {
-		return fmt.Errorf("write report: %w", err)
+		return rep, fmt.Errorf("write report: %w", err)
 	}
 	if rep.Ended == endInterrupted {
-		return errInterrupted
+		return rep, errInterrupted
 	}
-	return nil
+	return rep, nil
 }
 
 // options are the parsed and checked flags.
@@ -102,8 +154,10 @@ type options struct {
 	linger      time.Duration
 	timeout     time.Duration
 	httpTimeout time.Duration
+	expect      string
 	json        bool
 	verbose     bool
+	version     bool
 }
 
 // grandstreamOUI is the prefix of the default MACs (000B82 is Grandstream's).
@@ -140,6 +194,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.httpTimeout, "http-timeout", 10*time.Second, "bound on each config download")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log every phone's steps to stderr")
+	fs.StringVar(&o.expect, "expect", outcomeProvisioned, "the outcome every phone must reach for exit status 0: provisioned, notified, answered (a 200 to its SUBSCRIBE) or none")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -147,10 +203,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errReported
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return nil, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	if o.version {
+		return o, nil
 	}
 	if err := o.set(firstIP, firstMAC, models, target); err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
 	if o.seed == 0 {
 		o.seed = rand.Uint64()
@@ -213,6 +272,8 @@ func (o *options) set(firstIP, firstMAC, models, target string) error {
 		return errors.New("-spread, -reboot and -linger cannot be negative")
 	case o.timeout <= 0 || o.httpTimeout <= 0:
 		return errors.New("-timeout and -http-timeout must be more than 0")
+	case !slices.Contains(outcomes, o.expect):
+		return fmt.Errorf("-expect %q: want one of %s", o.expect, strings.Join(outcomes, ", "))
 	}
 	return nil
 }

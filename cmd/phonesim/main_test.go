@@ -285,3 +285,46 @@ func TestRunFleet500(t *testing.T) {
 		t.Fatalf("%d/500 provisioned", rep.Provisioned)
 	}
 }
+
+// The exit status gates a script the way SIPp's does: 0 only when every
+// phone reached the -expect outcome.
+func TestExitStatus(t *testing.T) {
+	notifying := newFakeBox(t)
+	notifying.notify = true
+	notifying.start()
+	silent := newFakeBox(t) // answers SUBSCRIBEs, never sends a NOTIFY
+	silent.start()
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		want       int
+		wantOut    string // in stdout
+		wantStderr string // in stderr
+	}{
+		{"every phone provisioned", boxArgs(notifying, "127.0.0.70", 2), exitOK, "phonesim: 2/2 phones provisioned", ""},
+		{"no NOTIFY", boxArgs(silent, "127.0.0.72", 1, "-timeout", "1s"), exitShort, "phonesim: 0/1 phones provisioned", "0/1 phones provisioned, want all"},
+		{"no NOTIFY, notified expected", boxArgs(silent, "127.0.0.73", 1, "-timeout", "1s", "-expect", "notified"), exitShort, "", "0/1 phones notified, want all"},
+		{"no NOTIFY, only answers expected", boxArgs(silent, "127.0.0.74", 1, "-timeout", "1s", "-expect", "answered"), exitOK, "phonesim: 0/1 phones provisioned", ""},
+		{"no NOTIFY, nothing expected", boxArgs(silent, "127.0.0.75", 1, "-timeout", "1s", "-expect", "none"), exitOK, "phonesim: 0/1 phones provisioned", ""},
+		{"unknown outcome", []string{"-first-ip", "127.0.0.2", "-expect", "sometimes"}, exitUsage, "", "-expect \"sometimes\""},
+		{"unknown flag", []string{"-first-ip", "127.0.0.2", "-nosuch"}, exitUsage, "", "flag provided but not defined: -nosuch"},
+		{"missing flag", nil, exitUsage, "", "-first-ip is required"},
+		{"address not on this host", []string{"-first-ip", "192.0.2.1", "-target", silent.addr().String()}, exitSetup, "", "assign requested address"},
+		{"help", []string{"-h"}, exitOK, "", "Usage: phonesim"},
+		{"version", []string{"-version"}, exitOK, "phonesim dev ", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			got := cli(t.Context(), tc.args, &stdout, &stderr)
+			if got != tc.want {
+				t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", got, tc.want, &stdout, &stderr)
+			}
+			if !strings.Contains(stdout.String(), tc.wantOut) {
+				t.Errorf("stdout does not contain %q:\n%s", tc.wantOut, &stdout)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tc.wantStderr, &stderr)
+			}
+		})
+	}
+}

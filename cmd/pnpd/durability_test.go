@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/store"
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -182,21 +184,17 @@ func TestKillDurability(t *testing.T) {
 					m := appliance.MAC{0x02, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
 					ext := strconv.Itoa(1000 + n)
 					body := fmt.Sprintf(`{"extension":%q,"password":"pw-%d-secret","display_name":"Soak %d"}`, ext, n, n)
-					req, _ := http.NewRequest("PUT", p.base+"/api/phones/"+m.String()+"/assignment", strings.NewReader(body))
-					req.SetBasicAuth("admin", testPassword)
-					req.Header.Set("Content-Type", "application/json")
-					res, err := client.Do(req)
+					api := &apiclient.Client{Base: p.base, Password: testPassword, HTTP: client}
+					res, err := api.JSON(context.Background(), "PUT", "/api/phones/"+m.String()+"/assignment", body)
 					if err != nil {
 						return // killed
 					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode == 200 {
+					if res.Code == 200 {
 						mu.Lock()
 						acked[m] = ext
 						mu.Unlock()
 					} else {
-						t.Errorf("cycle %d: PUT %s: %d", cycle, m, res.StatusCode)
+						t.Errorf("cycle %d: PUT %s: %d", cycle, m, res.Code)
 						return
 					}
 				}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
@@ -22,6 +24,7 @@ type options struct {
 	net           string
 	logLevel      string
 	version       bool
+	level         slog.Level // parsed from logLevel
 
 	ledGPIO, buttonGPIO string
 	buttonActiveLow     bool
@@ -34,14 +37,36 @@ type options struct {
 	gwA              netip.Addr
 }
 
+// usageError is a bad flag, flag value or combination of them: the
+// command line (or PNPD_* environment) must change, so pnpd exits 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError.
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// printUsage writes what pnpd -h prints.
+func printUsage(w io.Writer) {
+	fs := newFlagSet(&options{})
+	fs.SetOutput(w)
+	fmt.Fprint(w, "Usage: pnpd [flags]\n\n"+
+		"Answers SIP Plug-and-Play from factory-default phones on the LAN and provisions them.\n"+
+		"Every flag can also be given as PNPD_<NAME> in the environment (PNPD_ADMIN_PASSWORD, …);\n"+
+		"the command line wins.\n\n")
+	fs.PrintDefaults()
+}
+
 func envName(flagName string) string {
 	return "PNPD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	o := &options{}
+// newFlagSet declares pnpd's flags into o. The set prints nothing: parse
+// errors come back as errors, and -h is printUsage's.
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("pnpd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.iface, "iface", "", "LAN interface (default: the default route's interface, else the first up, multicast-capable, non-loopback interface with IPv4; with -net dhcp|static the first Ethernet interface); several, comma-separated, are all served, and -net applies to the first")
 	fs.StringVar(&o.data, "data", "/data/pnpd", "directory for persistent state")
 	fs.StringVar(&o.http, "http", ":80", "address for the status page, API and provisioning files")
@@ -59,6 +84,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.dhcpTimeout, "dhcp-timeout", 30*time.Second, "how long DHCP may take before the fallback address is used (DHCP keeps trying)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return fs
+}
+
+// parseFlags parses and checks args and the PNPD_* environment. Errors are
+// usageErrors, except flag.ErrHelp for -h.
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o)
 	// PNPD_<NAME> from the environment, below what the command line says.
 	// Value.Set (not fs.Set) keeps them out of fs.Visit, which then lists
 	// just the command line's.
@@ -68,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
+				envErr = usagef("%s=%q: %w", name, v, err)
 			}
 			fromEnv[f.Name] = name
 		}
@@ -77,10 +110,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, envErr
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return nil, usagef("unexpected arguments: %q", fs.Args())
 	}
 	fs.Visit(func(f *flag.Flag) { delete(fromEnv, f.Name) })
 	// src names where a value came from, for error messages.
@@ -93,40 +129,49 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch o.board {
 	case "auto", "rpi", "sim":
 	default:
-		return nil, fmt.Errorf("%s %q: want auto, rpi or sim", src("board"), o.board)
+		return nil, usagef("%s %q: want auto, rpi or sim", src("board"), o.board)
 	}
 	switch o.net {
 	case "none", "dhcp", "static":
 	default:
-		return nil, fmt.Errorf("%s %q: want none, dhcp or static", src("net"), o.net)
+		return nil, usagef("%s %q: want none, dhcp or static", src("net"), o.net)
 	}
 	var err error
 	if o.addr != "" {
 		if o.addrP, err = netip.ParsePrefix(o.addr); err != nil || !o.addrP.Addr().Is4() {
-			return nil, fmt.Errorf("%s %q: want an IPv4 address with prefix length, e.g. 192.0.2.10/24", src("addr"), o.addr)
+			return nil, usagef("%s %q: want an IPv4 address with prefix length, e.g. 192.0.2.10/24", src("addr"), o.addr)
 		}
 	}
 	if o.vlanAddr != "" {
 		if o.vlanAddrP, err = netip.ParsePrefix(o.vlanAddr); err != nil || !o.vlanAddrP.Addr().Is4() {
-			return nil, fmt.Errorf("%s %q: want an IPv4 address with prefix length, e.g. 192.0.2.10/24", src("vlan-addr"), o.vlanAddr)
+			return nil, usagef("%s %q: want an IPv4 address with prefix length, e.g. 192.0.2.10/24", src("vlan-addr"), o.vlanAddr)
 		}
 	}
 	if o.gw != "" {
 		if o.gwA, err = netip.ParseAddr(o.gw); err != nil || !o.gwA.Is4() {
-			return nil, fmt.Errorf("%s %q: want an IPv4 address", src("gw"), o.gw)
+			return nil, usagef("%s %q: want an IPv4 address", src("gw"), o.gw)
 		}
 	}
 	if o.net == "static" && o.addr == "" {
-		return nil, fmt.Errorf("%s static needs -addr (e.g. -addr 192.0.2.10/24)", src("net"))
+		return nil, usagef("%s static needs -addr (e.g. -addr 192.0.2.10/24)", src("net"))
+	}
+	if o.vlanAddr != "" && o.vlan == 0 {
+		return nil, usagef("%s without -vlan", src("vlan-addr"))
+	}
+	if o.net == "static" && o.vlan != 0 && o.vlanAddr == "" {
+		return nil, usagef("%s static with -vlan needs -vlan-addr", src("net"))
 	}
 	if o.vlan < 0 || o.vlan > 4094 {
-		return nil, fmt.Errorf("%s %d: want 1 to 4094", src("vlan"), o.vlan)
+		return nil, usagef("%s %d: want 1 to 4094", src("vlan"), o.vlan)
 	}
 	if o.dhcpTimeout <= 0 {
-		return nil, fmt.Errorf("%s %s: must be positive", src("dhcp-timeout"), o.dhcpTimeout)
+		return nil, usagef("%s %s: must be positive", src("dhcp-timeout"), o.dhcpTimeout)
+	}
+	if err := o.level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, usagef("%s %q: want debug, info, warn or error", src("log-level"), o.logLevel)
 	}
 	if o.sipPort < 0 || o.sipPort > 65535 {
-		return nil, fmt.Errorf("%s %d: out of range", src("sip-port"), o.sipPort)
+		return nil, usagef("%s %d: out of range", src("sip-port"), o.sipPort)
 	}
 	return o, nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -104,70 +102,23 @@ func (l *lan) acquiring() bool {
 	return slices.ContainsFunc(l.states, netif.State.WaitingForLease)
 }
 
-// chooseInterfaces returns the interfaces named by -iface (comma-separated),
-// or picks one: for -net none the default route's interface, else the
-// first up, multicast-capable, non-loopback interface with IPv4; when pnpd
-// configures the interface itself it may have no address yet, so the
-// first Ethernet interface.
-func chooseInterfaces(list string, managed bool) ([]string, error) {
-	if list != "" {
-		var names []string
-		for _, n := range strings.Split(list, ",") {
-			n = strings.TrimSpace(n)
-			if n == "" || slices.Contains(names, n) {
-				continue
-			}
-			if _, err := net.InterfaceByName(n); err != nil {
-				return nil, fmt.Errorf("-iface %s: %w", n, err)
-			}
-			names = append(names, n)
-		}
-		if len(names) == 0 {
-			return nil, fmt.Errorf("-iface %q: no interface named", list)
-		}
+// interfaces returns the interfaces -iface names (comma-separated), or the
+// one board/netif picks when it names none, in pnpd's words.
+func interfaces(o *options) ([]string, error) {
+	var named []string
+	if o.iface != "" {
+		named = strings.Split(o.iface, ",")
+	}
+	names, err := netif.Choose(named, o.net != "none")
+	switch {
+	case err == nil:
 		return names, nil
+	case errors.Is(err, netif.ErrNoInterface) && o.iface != "":
+		return nil, usagef("-iface %q: no interface named", o.iface)
+	case errors.Is(err, netif.ErrNoInterface) && o.net != "none":
+		return nil, fmt.Errorf("%w: pass -iface", err)
+	case errors.Is(err, netif.ErrNoInterface):
+		return nil, fmt.Errorf("%w: pass -iface (for a laptop without a LAN: -iface lo)", err)
 	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, err
-	}
-	if managed {
-		for _, ni := range ifs {
-			if ni.Flags&net.FlagLoopback == 0 && ni.Flags&net.FlagMulticast != 0 && len(ni.HardwareAddr) == 6 {
-				return []string{ni.Name}, nil
-			}
-		}
-		return nil, errors.New("no Ethernet interface found: pass -iface")
-	}
-	if n := defaultRouteInterface(); n != "" {
-		return []string{n}, nil
-	}
-	for _, ni := range ifs {
-		if ni.Flags&net.FlagUp == 0 || ni.Flags&net.FlagLoopback != 0 || ni.Flags&net.FlagMulticast == 0 {
-			continue
-		}
-		addrs, _ := ni.Addrs()
-		for _, a := range addrs {
-			if prefixOf(a).IsValid() {
-				return []string{ni.Name}, nil
-			}
-		}
-	}
-	return nil, errors.New("no LAN interface found: pass -iface (for a laptop without a LAN: -iface lo)")
-}
-
-// defaultRouteInterface reads /proc/net/route for the interface of the
-// IPv4 default route.
-func defaultRouteInterface() string {
-	b, err := os.ReadFile("/proc/net/route")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) > 2 && f[1] == "00000000" {
-			return f[0]
-		}
-	}
-	return ""
+	return nil, fmt.Errorf("-iface: %w", err)
 }

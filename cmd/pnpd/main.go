@@ -15,11 +15,17 @@
 //
 //	pnpd -iface eth0 -net dhcp                       # on the box (its init script)
 //	pnpd -board sim -data ./var -http 127.0.0.1:8080 -admin-password secret123
+//
+// Exit status: 0 after a clean shutdown (SIGINT, SIGTERM), -h or -version;
+// 2 for a bad flag or PNPD_* value; 1 when pnpd cannot start or stops on
+// an error.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,9 +33,22 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "pnpd: %v\n", err)
-		os.Exit(1)
+	code := exitStatus(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitStatus says err (what run returned) on stderr and returns pnpd's
+// exit status: 0 for nil (also after -h and -version), 2 for a usage
+// error (a bad flag or PNPD_* value), 1 for anything else.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
+	fmt.Fprintf(stderr, "pnpd: %v\n", err)
+	if errors.As(err, new(usageError)) {
+		fmt.Fprintln(stderr, "pnpd -h lists the flags")
+		return 2
+	}
+	return 1
 }

@@ -14,13 +14,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 	"github.com/pnpbox/pnpbox/internal/netnstest"
 	"golang.org/x/net/ipv4"
 )
@@ -35,8 +35,7 @@ type nsDaemon struct {
 	ns   *netnstest.NS
 	http *http.Client
 	mu   sync.Mutex
-	log  []string
-	news chan struct{}
+	log  []string // pnpd's output, logged when the test ends
 }
 
 func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
@@ -48,11 +47,19 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 	args = append([]string{"-board", "sim", "-data", t.TempDir(), "-http", "127.0.0.1:8080",
 		"-admin-password", testPassword, "-log-level", "debug"}, args...)
 	cmd := ns.Command(exe, args...)
-	cmd.Env = append(os.Environ(), "PNPBOX_TEST_DAEMON=1")
+	cmd.Env = append(os.Environ(), "PNPBOX_TEST_DAEMON=1", "PNPBOX_TEST_READY=1")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	d := &nsDaemon{t: t, ns: ns, http: ns.HTTPClient(), news: make(chan struct{}, 1)}
-	if err := cmd.Start(); err != nil {
+	readyR, readyW, err := os.Pipe() // fd 3 in pnpd: its ready signal (TestMain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readyR.Close()
+	cmd.ExtraFiles = []*os.File{readyW}
+	d := &nsDaemon{t: t, ns: ns, http: ns.HTTPClient()}
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
@@ -65,10 +72,6 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 			d.mu.Lock()
 			d.log = append(d.log, sc.Text())
 			d.mu.Unlock()
-			select {
-			case d.news <- struct{}{}:
-			default:
-			}
 		}
 	}()
 	t.Cleanup(func() {
@@ -90,53 +93,24 @@ func startInNS(t *testing.T, ns *netnstest.NS, args ...string) *nsDaemon {
 			t.Error("pnpd did not shut down cleanly")
 		}
 	})
-	if _, ok := d.waitLog(regexp.MustCompile(`msg=ready`), 30*time.Second); !ok {
+	// The ready signal, or EOF when pnpd exits first.
+	ready := make(chan error, 1)
+	go func() { ready <- json.NewDecoder(readyR).Decode(new(serving)) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("pnpd exited before it was ready (%v)", err)
+		}
+	case <-time.After(30 * time.Second):
 		t.Fatal("pnpd not ready within 30 s")
 	}
 	return d
 }
 
-// waitLog waits for a log line matching re.
-func (d *nsDaemon) waitLog(re *regexp.Regexp, timeout time.Duration) (string, bool) {
-	deadline := time.After(timeout)
-	seen := 0
-	for {
-		d.mu.Lock()
-		lines := d.log[seen:]
-		seen = len(d.log)
-		d.mu.Unlock()
-		for _, l := range lines {
-			if re.MatchString(l) {
-				return l, true
-			}
-		}
-		select {
-		case <-d.news:
-		case <-deadline:
-			return "", false
-		}
-	}
-}
-
 func (d *nsDaemon) api(method, path, body string, out any) int {
 	d.t.Helper()
-	req, _ := http.NewRequest(method, "http://127.0.0.1:8080"+path, strings.NewReader(body))
-	req.SetBasicAuth("admin", testPassword)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := d.http.Do(req)
-	if err != nil {
-		d.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			d.t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-	return res.StatusCode
+	c := &apiclient.Client{Base: "http://127.0.0.1:8080", Password: testPassword, HTTP: d.http}
+	return c.Call(d.t, method, path, body, out)
 }
 
 type boxStatus struct {

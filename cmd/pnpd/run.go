@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/panel"
 	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
@@ -41,17 +43,23 @@ func fullVersion() string {
 	return v
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level %q: %w", level, err)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+// serving is what run hands its ready callbacks once every part runs: the
+// addresses it bound, for callers that asked for ephemeral ports.
+type serving struct {
+	HTTP    string   `json:"http"`     // host:port of the page, API and provisioning files
+	SIPPort int      `json:"sip_port"` // the UDP port SUBSCRIBEs reach
+	Ifaces  []string `json:"ifaces"`   // the served interfaces
 }
 
-// run is the whole daemon; main only adds signals and the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseFlags(args, stderr)
+// run is the whole daemon; main only adds signals and the exit code. Each
+// ready callback is called once, when pnpd serves (the moment it logs
+// "ready"); it must not block. Tests use it instead of reading the log.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...func(serving)) error {
+	o, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -59,14 +67,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "pnpd %s %s/%s %s\n", fullVersion(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 		return nil
 	}
-	log, err := newLogger(stderr, o.logLevel)
-	if err != nil {
-		return err
-	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.level}))
 	started := time.Now()
 	log.Info("starting", "version", fullVersion(), "data", o.data, "http", o.http, "sip_port", o.sipPort, "board", o.board, "net", o.net)
 
-	ifnames, err := chooseInterfaces(o.iface, o.net != "none")
+	ifnames, err := interfaces(o)
 	if err != nil {
 		return err
 	}
@@ -80,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Log: log.With("component", "net"), OnChange: lanState.update,
 	})
 	if err != nil {
-		return fmt.Errorf("-net %s: %w", o.net, err)
+		return usagef("-net %s: %w", o.net, err)
 	}
 
 	b, err := openBoard(o, log)
@@ -95,12 +100,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	var coord *provision.Coordinator
 	sipSrv, err := pnp.Listen(pnp.Config{
-		Port:        o.sipPort,
-		Name:        "pnpbox/" + fullVersion(),
-		Log:         log.With("component", "sip"),
-		OnDiscovery: func(d pnp.Discovery) bool { return coord.Offer(d) },
+		Port: o.sipPort,
+		Name: "pnpbox/" + fullVersion(),
+		Log:  log.With("component", "sip"),
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -117,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// A NOTIFY to a phone on an interface without link waits for it.
 	notifier := provision.PauseWhileDown(sipSrv, nm, 5*time.Minute)
-	coord, err = provision.New(provision.Config{Store: st, Notifier: notifier, Log: log.With("component", "provision")})
+	coord, err := provision.New(provision.Config{Store: st, Notifier: notifier, Log: log.With("component", "provision")})
 	if err != nil {
 		return err
 	}
@@ -158,7 +161,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	httpSrv := web.NewServer(handler)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sipSrv.Serve(ctx) })
+	g.Go(func() error { return sipSrv.ServeDiscoveries(ctx, coord.Offer) })
 	g.Go(func() error { return coord.Run(ctx) })
 	g.Go(func() error { return pnl.Run(ctx) })
 	g.Go(func() error { return nm.Run(ctx) })
@@ -179,7 +182,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
 
-	log.Info("ready", "iface", strings.Join(nm.Names(), ","), "http", ln.Addr().String(), "sip_port", sipSrv.Port())
+	up := serving{HTTP: ln.Addr().String(), SIPPort: sipSrv.Port(), Ifaces: nm.Names()}
+	log.Info("ready", "iface", strings.Join(up.Ifaces, ","), "http", up.HTTP, "sip_port", up.SIPPort)
+	for _, f := range ready {
+		f(up)
+	}
 	err = g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -194,14 +201,8 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 	defer t.Stop()
 	for {
 		st := coord.Status()
-		fault := lan.problem()
-		if fault == "" && st.Storage != nil {
-			fault = "storage: " + st.Storage.Error()
-		}
-		if fault == "" {
-			fault = alertFault(st)
-		}
-		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault, Busy: st.Busy, Pending: st.Pending}))
+		fault := appliance.Health{LAN: lan.problem(), Storage: st.Storage, Alerts: st.Alerts}.Fault()
+		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault.Problem, Busy: st.Busy, Pending: st.Pending}))
 		select {
 		case <-ctx.Done():
 			return

@@ -4,18 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
 
 const testPassword = "correct-horse-42"
@@ -29,8 +28,6 @@ type daemon struct {
 	done    chan error
 }
 
-var readyRE = regexp.MustCompile(`msg=ready .*http=(\S+) sip_port=(\d+)`)
-
 // startDaemon runs pnpd on loopback with ephemeral ports and waits until it
 // says it is ready.
 func startDaemon(t *testing.T, extra ...string) *daemon {
@@ -41,27 +38,23 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	ready := make(chan serving, 1)
 	go func() {
-		err := run(ctx, args, io.Discard, pw)
+		err := run(ctx, args, io.Discard, pw, func(s serving) { ready <- s })
 		pw.Close()
 		d.done <- err
 	}()
-	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			line := sc.Text()
-			t.Log(line)
-			if m := readyRE.FindStringSubmatch(line); m != nil {
-				ready <- m
-			}
+			t.Log(sc.Text())
 		}
 		io.Copy(io.Discard, pr)
 	}()
 	select {
-	case m := <-ready:
-		d.base = "http://" + m[1]
-		d.sipPort, _ = strconv.Atoi(m[2])
+	case s := <-ready:
+		d.base = "http://" + s.HTTP
+		d.sipPort = s.SIPPort
 	case err := <-d.done:
 		t.Fatalf("pnpd exited before ready: %v", err)
 	case <-time.After(30 * time.Second):
@@ -91,26 +84,7 @@ func (d *daemon) stop(t *testing.T) {
 // (if non-nil); it returns the status code.
 func (d *daemon) api(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, d.base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth("admin", testPassword)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-	return res.StatusCode
+	return apiclient.New(d.base, testPassword).Call(t, method, path, body, out)
 }
 
 // waitFor polls cond until it holds or 30 s pass.
@@ -224,16 +198,9 @@ func TestAPI(t *testing.T) {
 	t.Run("config preview and secrets", func(t *testing.T) {
 		d.api(t, "PUT", "/api/phones/000B82445566/assignment", `{"extension":"301","password":"pw-301-secret","model":"GXP2160",
 			"accounts":[{"extension":"302","password":"pw-302-secret"}],"keys":[{"type":"blf","value":"201","label":"Reception"}]}`, nil)
-		req, _ := http.NewRequest("GET", d.base+"/api/phones/000B82445566/config", nil)
-		req.SetBasicAuth("admin", testPassword)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		xml, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 || !bytes.Contains(xml, []byte("<P35>301</P35>")) || !bytes.Contains(xml, []byte("<P404>302</P404>")) {
-			t.Fatalf("preview %d:\n%s", res.StatusCode, xml)
+		status, xml := d.do(t, "GET", "/api/phones/000B82445566/config", "", nil)
+		if status != 200 || !bytes.Contains(xml, []byte("<P35>301</P35>")) || !bytes.Contains(xml, []byte("<P404>302</P404>")) {
+			t.Fatalf("preview %d:\n%s", status, xml)
 		}
 		var sec map[string]string
 		d.api(t, "GET", "/api/phones/000B82445566/secrets", "", &sec)
@@ -294,14 +261,7 @@ func TestAPI(t *testing.T) {
 func TestLoginThrottled(t *testing.T) {
 	d := startDaemon(t)
 	try := func(pw string) int {
-		req, _ := http.NewRequest("GET", d.base+"/api/status", nil)
-		req.SetBasicAuth("admin", pw)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
+		return apiclient.New(d.base, pw).Fetch(t, "GET", "/api/status", "", nil).Code
 	}
 	for i := range 5 {
 		if code := try(fmt.Sprintf("wrong-%d", i)); code != 401 {

@@ -1,22 +1,5 @@
 //go:build linux
 
-// Package netnstest builds small LANs out of network namespaces for
-// tests: named namespaces (so programs can run inside with `ip netns
-// exec`), veth cables between them, and Do, which runs Go code inside one
-// so the sockets it opens live there. Everything is removed when the test
-// ends, failed or not.
-//
-// These tests need root. Require skips them for an ordinary user on a
-// laptop, and fails them when the environment variable CI is set: CI runs
-// as root, so a missing privilege or tool there is a broken setup, not a
-// reason to pass.
-//
-//	netnstest.Require(t, "dnsmasq")
-//	box, lan := netnstest.New(t, "box"), netnstest.New(t, "lan")
-//	netnstest.Cable(t, box, "lan0", lan, "peer0")
-//	lan.IP(t, "addr", "add", "198.18.0.1/24", "dev", "peer0")
-//	cmd := box.Command("pnpd", "-iface", "lan0")
-//	conn, err := netnstest.Do(lan, func() (*net.UDPConn, error) { return net.ListenUDP("udp4", nil) })
 package netnstest
 
 import (
@@ -189,33 +172,4 @@ func Cable(t testing.TB, a *NS, aName string, b *NS, bName string) {
 	a.IP(t, "link", "add", aName, "type", "veth", "peer", "name", bName, "netns", b.Name)
 	a.IP(t, "link", "set", aName, "up")
 	b.IP(t, "link", "set", bName, "up")
-}
-
-// Start starts cmd, logging its output to the test, and kills it when the
-// test ends (before the namespaces go).
-func Start(t testing.TB, cmd *exec.Cmd, name string) {
-	t.Helper()
-	w := &logWriter{t: t, name: name}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
-}
-
-type logWriter struct {
-	t    testing.TB
-	name string
-}
-
-func (w *logWriter) Write(b []byte) (int, error) {
-	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		w.t.Logf("%s: %s", w.name, l)
-	}
-	return len(b), nil
 }

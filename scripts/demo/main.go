@@ -13,7 +13,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
 
 func main() {
@@ -33,32 +33,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
-}
-
-type api struct {
-	base, password string
-	c              *http.Client
-}
-
-func (a *api) do(ctx context.Context, method, path, body string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth("admin", a.password)
-	res, err := a.c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, strings.TrimSpace(string(raw)))
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
 }
 
 type phone struct {
@@ -87,10 +61,10 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a := &api{base: *base, password: *password, c: &http.Client{Timeout: 10 * time.Second}}
+	a := &apiclient.Client{Base: *base, Password: *password, HTTP: &http.Client{Timeout: 10 * time.Second}}
 
 	if err := wait(ctx, time.Minute, "pnpd to answer /healthz", func() (bool, string) {
-		return a.do(ctx, "GET", "/healthz", "", nil) == nil, ""
+		return a.Expect(ctx, "GET", "/healthz", "", nil) == nil, ""
 	}); err != nil {
 		return err
 	}
@@ -99,14 +73,14 @@ func run(ctx context.Context, args []string) error {
 		mode = "auto"
 	}
 	settings := fmt.Sprintf(`{"sip_server":"pbx.example.com","provision_mode":%q,"timezone":"CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00","ntp_server":"pool.ntp.org"}`, mode)
-	if err := a.do(ctx, "PUT", "/api/settings", settings, nil); err != nil {
+	if err := a.Expect(ctx, "PUT", "/api/settings", settings, nil); err != nil {
 		return err
 	}
 	for i := range *n {
 		m := macPlus(first, i)
 		body := fmt.Sprintf(`{"extension":"%d","password":"demo-%d-%s","display_name":"Desk %d","codecs":["G722","PCMU","PCMA"]}`,
 			201+i, 201+i, m.Lower()[6:], i+1)
-		if err := a.do(ctx, "PUT", "/api/phones/"+m.String()+"/assignment", body, nil); err != nil {
+		if err := a.Expect(ctx, "PUT", "/api/phones/"+m.String()+"/assignment", body, nil); err != nil {
 			return err
 		}
 	}
@@ -136,7 +110,7 @@ func run(ctx context.Context, args []string) error {
 
 	phones := func() []phone {
 		var ps []phone
-		a.do(ctx, "GET", "/api/phones", "", &ps)
+		a.Expect(ctx, "GET", "/api/phones", "", &ps)
 		return ps
 	}
 	count := func(ok func(phone) bool) int {
@@ -159,7 +133,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	if !*auto {
 		fmt.Println("demo: pressing the button (provision all pending)")
-		if err := a.do(ctx, "POST", "/api/button", `{"hold_ms":100}`, nil); err != nil {
+		if err := a.Expect(ctx, "POST", "/api/button", `{"hold_ms":100}`, nil); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,120 @@
+package provision
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/profile"
+)
+
+// The coordinator's decisions, each a pure function of the facts it
+// weighs: the one definition the press, auto mode, the LED and the API
+// all use.
+
+// staleNotified is how long a phone may sit in notified (it accepted the
+// NOTIFY but never fetched its config) before a press tries again.
+const staleNotified = 5 * time.Minute
+
+// IsPending reports whether p waits to be sent its NOTIFY (DESIGN.md:
+// "has an assignment and is not yet provisioned"): it has an assignment
+// and is assigned or failed, or was notified longer than five minutes
+// before now without fetching its config. Whether it can be sent one now
+// is MayNotify's question.
+func IsPending(p *appliance.Phone, assigned bool, now time.Time) bool {
+	if !assigned {
+		return false
+	}
+	switch p.State {
+	case appliance.StateAssigned, appliance.StateFailed:
+		return true
+	case appliance.StateNotified:
+		return now.Sub(p.NotifiedAt) > staleNotified
+	}
+	return false
+}
+
+// MayNotify says why p cannot be sent a NOTIFY now, or nil. a is p's
+// assignment (nil: none), inFlight whether a NOTIFY to p is unanswered
+// yet, site the settings. The reasons, in the order checked, wrap
+// ErrNoAssignment, ErrNotSeen, ErrBusy, ErrDenied, ErrUnsupported and
+// ErrNoSIPServer.
+func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site appliance.Settings) error {
+	switch {
+	case a == nil:
+		return ErrNoAssignment
+	case !p.Seen() || p.Dialog == nil:
+		return ErrNotSeen
+	case inFlight:
+		return ErrBusy
+	case appliance.MatchMAC(site.DenyMACs, p.MAC):
+		return ErrDenied
+	case !profile.CanRender(p.Vendor, p.MAC):
+		return fmt.Errorf("%w: %s", ErrUnsupported, p.Vendor)
+	case a.SIPServer == "" && site.SIPServer == "":
+		// The phone would download a config it cannot register with.
+		return ErrNoSIPServer
+	}
+	return nil
+}
+
+// IsPoolCandidate reports whether a press may give p an extension from
+// the pool: seen, discovered without an assignment, not denied, of a
+// vendor the box can configure.
+func IsPoolCandidate(p *appliance.Phone, assigned bool, site appliance.Settings) bool {
+	return !assigned && p.Seen() && p.Dialog != nil && p.State == appliance.StateDiscovered &&
+		!appliance.MatchMAC(site.DenyMACs, p.MAC) && profile.CanRender(p.Vendor, p.MAC)
+}
+
+// byFirstSeen orders pool candidates as they first announced themselves,
+// so extensions follow the order the installer plugged the phones in.
+func byFirstSeen(a, b *appliance.Phone) int {
+	return cmp.Or(a.FirstSeen.Compare(b.FirstSeen), strings.Compare(a.MAC.String(), b.MAC.String()))
+}
+
+// PoolPlan is what one press does with the extension pool.
+type PoolPlan struct {
+	// Grants pair candidates with free extensions, in candidate order.
+	Grants []Grant
+	// Left are the candidates that get none this time, and Reason why.
+	Left   []appliance.MAC
+	Reason string
+	// Exhausted is true when the pool ran out (rather than the per-press
+	// cap being reached).
+	Exhausted bool
+}
+
+// PlanPool hands the next free extensions of pool (taken reports those
+// already held) to candidates in order, at most maxPerPress of them when
+// it is above zero.
+func PlanPool(pool appliance.Pool, candidates []appliance.MAC, maxPerPress int, taken func(ext string) bool) PoolPlan {
+	limit := len(candidates)
+	if maxPerPress > 0 && maxPerPress < limit {
+		limit = maxPerPress
+	}
+	free := pool.Free(limit, taken)
+	plan := PoolPlan{Exhausted: len(free) < limit, Left: slices.Clone(candidates[len(free):])}
+	for i, ext := range free {
+		plan.Grants = append(plan.Grants, Grant{MAC: candidates[i], Extension: ext})
+	}
+	plan.Reason = fmt.Sprintf("pool_max_per_press (%d) reached; press again", maxPerPress)
+	if plan.Exhausted {
+		plan.Reason = fmt.Sprintf("no free extension left in the pool %s", pool)
+	}
+	return plan
+}
+
+// Summary says what the plan does, for the event log.
+func (p PoolPlan) Summary() string {
+	s := fmt.Sprintf("%d extensions handed out", len(p.Grants))
+	if n := len(p.Grants); n > 0 {
+		s += fmt.Sprintf(" (%s … %s)", p.Grants[0].Extension, p.Grants[n-1].Extension)
+	}
+	if len(p.Left) > 0 {
+		s += fmt.Sprintf("; %d phones left without one: %s", len(p.Left), p.Reason)
+	}
+	return s
+}
