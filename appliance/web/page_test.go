@@ -372,7 +372,7 @@ func TestPageWithHTTPBasic(t *testing.T) {
 			t.Fatalf("wrong Basic password: %d, phones shown: %v", res.StatusCode, strings.Contains(body, "000B82A1B2C3"))
 		}
 	}
-	res, body = get(pagePassword)
+	_, body = get(pagePassword)
 	if strings.Contains(body, "000B82A1B2C3") {
 		t.Error("Basic auth worked while the address is locked out")
 	}
