@@ -6,6 +6,7 @@ require github.com/google/go-cmp v0.7.0
 
 require (
 	github.com/beevik/ntp v1.5.0
+	github.com/chromedp/chromedp v0.23.1
 	github.com/emiago/sipgo v1.7.3
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/hashicorp/mdns v1.0.7
@@ -24,6 +25,8 @@ require (
 )
 
 require (
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect

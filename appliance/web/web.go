@@ -68,7 +68,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /p/{token}/{file}", s.provisioningFile)
 	mux.HandleFunc("GET /p/{token}/{$}", s.provisioningFile)
-	mux.HandleFunc("POST /api/claim", s.claim) // no login: the button is the credential
+	mux.Handle("POST /api/claim", s.hostCheck(hostNames(), http.HandlerFunc(s.claim))) // no login: the button is the credential
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/status", s.statusWithClaim)
@@ -92,10 +92,8 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
 	api.HandleFunc(apiPrefix, noRoute(api, mux))
-	api.HandleFunc("GET /{$}", s.page)
-	authed := s.auth.require(api)
-	mux.Handle(apiPrefix, authed)
-	mux.Handle("GET /{$}", authed)
+	mux.Handle(apiPrefix, s.auth.require(api))
+	s.pageRoutes(mux) // the installer's page (page.go)
 
 	// Browsers may not make state-changing cross-origin requests (CSRF);
 	// GET and HEAD handlers change nothing.
