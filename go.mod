@@ -6,6 +6,7 @@ require github.com/google/go-cmp v0.7.0
 
 require (
 	github.com/emiago/sipgo v1.7.3
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae
 	github.com/mdlayher/packet v1.1.2
 	github.com/vishvananda/netlink v1.3.1

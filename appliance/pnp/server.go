@@ -30,6 +30,9 @@ const ReadBuffer = 4 << 20
 // bytes, so anything larger is dropped before the parser sees it.
 const MaxDatagram = 8192
 
+// Unlimited as Config.PerSourceRate switches the per-source limit off.
+const Unlimited = -1
+
 // Interface is one LAN interface the box serves phones on.
 type Interface struct {
 	Name  string
@@ -50,13 +53,18 @@ type Config struct {
 	OnDiscovery func(Discovery) bool
 	// Timers (RFC 3261 §17.1.2.2); zero means T1 = 500 ms, T2 = 4 s.
 	T1, T2 time.Duration
-	// PerSourceBurst and PerSourceRate bound what one IP may send before
-	// its packets are dropped unparsed; zero means 40 and 20/s, well above
-	// a phone's 5 tries plus NOTIFY answers.
+	// PerSourceBurst and PerSourceRate bound the packets per second one
+	// IP may send before they are dropped unparsed; zero means a burst of
+	// twice the rate and 20/s, well above a phone's 5 tries plus NOTIFY
+	// answers. Unlimited (any negative rate) switches the limit off.
 	PerSourceBurst int
 	PerSourceRate  float64
-	// ReplyRate caps replies per second across all sources (reflection
-	// budget); zero means 500.
+	// ReplyRate caps, across all sources, the replies per second that are
+	// not the answer to a PnP SUBSCRIBE transaction (a 489 to a wrong
+	// Event); zero means 500. Answers to PnP transactions are not
+	// budgeted globally: a building booting at once is what the box is
+	// for. Each transaction is answered once plus at most 10 repeats, and
+	// the per-source limit bounds the transactions one address can start.
 	ReplyRate float64
 }
 
@@ -98,11 +106,11 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.T2 == 0 {
 		cfg.T2 = 4 * time.Second
 	}
-	if cfg.PerSourceBurst == 0 {
-		cfg.PerSourceBurst = 40
-	}
 	if cfg.PerSourceRate == 0 {
 		cfg.PerSourceRate = 20
+	}
+	if cfg.PerSourceBurst == 0 {
+		cfg.PerSourceBurst = max(1, int(2*cfg.PerSourceRate))
 	}
 	if cfg.ReplyRate == 0 {
 		cfg.ReplyRate = 500
@@ -136,11 +144,14 @@ func Listen(cfg Config) (*Server, error) {
 		tagKey:  key,
 		parser:  sip.NewParser(),
 		joined:  map[int]bool{},
-		limiter: newLimiter(cfg.PerSourceBurst, cfg.PerSourceRate, 4096),
+		limiter: nil,
 		replies: newBucket(cfg.ReplyRate, cfg.ReplyRate),
 		recent:  newRecentTxns(4096, 64*cfg.T1),
 		drops:   newDropLog(cfg.Log, time.Minute),
 		pending: map[string]chan *sip.Response{},
+	}
+	if cfg.PerSourceRate > 0 {
+		s.limiter = newLimiter(cfg.PerSourceBurst, cfg.PerSourceRate, 4096)
 	}
 	empty := []Interface{}
 	s.ifaces.Store(&empty)
@@ -287,7 +298,8 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 		s.drop(DropOversize, src)
 		return
 	}
-	if !s.limiter.allow(src.Addr(), time.Now()) {
+	now := time.Now()
+	if !s.limiter.allow(src.Addr(), now) {
 		s.drop(DropRateLimited, src)
 		return
 	}
@@ -325,28 +337,35 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 		s.drop(reason, src)
 		return
 	}
-	if reply != nil {
-		if !s.replies.take(time.Now()) {
+	if d == nil {
+		// Not a PnP transaction (a 489): answered from the shared budget.
+		if reply == nil || !s.replies.take(now) {
 			s.drop(DropReplyBudget, src)
 			return
 		}
-		if _, err := s.uc.WriteToUDPAddrPort(reply, dest); err != nil {
-			s.log.Debug("sip reply", "ip", dest.String(), "err", err)
-		}
-		if d == nil {
-			s.stats.badEvent.Add(1)
-		}
-	}
-	if d == nil {
+		s.send(reply, dest)
+		s.stats.badEvent.Add(1)
 		return
 	}
+	repeat, answer := s.recent.note(d.Txn, now)
+	if !answer {
+		s.drop(DropReplyBudget, src)
+		return
+	}
+	s.send(reply, dest)
 	s.stats.answered.Add(1)
-	if s.recent.seenBefore(d.Txn, time.Now()) {
+	if repeat {
 		s.stats.retransmissions.Add(1)
 		return
 	}
 	if s.cfg.OnDiscovery != nil && !s.cfg.OnDiscovery(*d) {
 		s.drop(DropQueueFull, src)
+	}
+}
+
+func (s *Server) send(reply []byte, dest netip.AddrPort) {
+	if _, err := s.uc.WriteToUDPAddrPort(reply, dest); err != nil {
+		s.log.Debug("sip reply", "ip", dest.String(), "err", err)
 	}
 }
 

@@ -1,0 +1,128 @@
+package pnp
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// addrN returns a distinct on-subnet address for i (198.18.0.0/15).
+func addrN(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})
+}
+
+// BenchmarkLimiterKnownSource is the per-packet cost for a source already
+// in the table.
+func BenchmarkLimiterKnownSource(b *testing.B) {
+	l := newLimiter(40, 1e9, 4096)
+	now := time.Now()
+	ip := addrN(1)
+	l.allow(ip, now)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.allow(ip, now)
+	}
+}
+
+// BenchmarkLimiterNewSource is the per-packet cost for a source never
+// seen, with the table full of sources seen just now (a spoofed
+// many-source flood): the worst case for eviction.
+func BenchmarkLimiterNewSource(b *testing.B) {
+	l := newLimiter(40, 20, 4096)
+	now := time.Now()
+	for i := range 4096 {
+		l.allow(addrN(i), now)
+	}
+	i := 4096
+	b.ReportAllocs()
+	for b.Loop() {
+		l.allow(addrN(i), now)
+		i = (i + 1) % 100000
+	}
+}
+
+// BenchmarkLimiterNewSourceEvicting is a new source each packet with the
+// table full of sources idle long enough to be evicted.
+func BenchmarkLimiterNewSourceEvicting(b *testing.B) {
+	l := newLimiter(40, 20, 4096)
+	now := time.Now()
+	for i := range 4096 {
+		l.allow(addrN(i), now)
+	}
+	now = now.Add(time.Minute)
+	i := 4096
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(10 * time.Millisecond)
+		l.allow(addrN(i), now)
+		i = (i + 1) % 100000
+	}
+}
+
+func TestLimiterEvictsOnlyIdleSources(t *testing.T) {
+	const max, burst = 4, 2
+	l := newLimiter(burst, 1, max)
+	t0 := time.Unix(1000, 0)
+	for i := range max {
+		if !l.allow(addrN(i), t0) {
+			t.Fatalf("known source %d refused its first packet", i)
+		}
+	}
+	// The table is full of sources that sent just now: newcomers share the
+	// overflow bucket (burst·10), each does not get a fresh burst.
+	shared := 0
+	for i := range 100 {
+		if l.allow(addrN(max+i), t0) {
+			shared++
+		}
+	}
+	if shared != burst*10 {
+		t.Errorf("%d newcomers let through with a full table, want the overflow burst %d", shared, burst*10)
+	}
+	// The known sources keep their own buckets.
+	if !l.allow(addrN(0), t0) {
+		t.Error("a known source lost its bucket to the newcomers")
+	}
+	// Once the least recently seen source has been idle for sourceIdle, a
+	// newcomer takes its place, with a full burst of its own.
+	t1 := t0.Add(sourceIdle)
+	for range burst {
+		if !l.allow(addrN(1000), t1) {
+			t.Fatal("a newcomer did not get the bucket of an idle source")
+		}
+	}
+	if l.allow(addrN(1000), t1) {
+		t.Error("a newcomer got more than its burst")
+	}
+	if got := l.perSource.Len(); got != max {
+		t.Errorf("table holds %d sources, want %d", got, max)
+	}
+	if _, ok := l.perSource.Peek(addrN(1)); ok {
+		t.Error("the source idle longest was not the one evicted")
+	}
+}
+
+func TestRecentTxnsAnswersRepeatsUpToTheBudget(t *testing.T) {
+	r := newRecentTxns(8, time.Minute)
+	now := time.Unix(1000, 0)
+	if repeat, answer := r.note("a", now); repeat || !answer {
+		t.Fatalf("first: repeat %v answer %v", repeat, answer)
+	}
+	answered := 0
+	for range 30 {
+		repeat, answer := r.note("a", now)
+		if !repeat {
+			t.Fatal("a repeat was not recognised")
+		}
+		if answer {
+			answered++
+		}
+	}
+	if answered != maxRepeats {
+		t.Errorf("%d repeats answered, want %d", answered, maxRepeats)
+	}
+	// After the transaction's lifetime the same key is a new transaction.
+	if repeat, answer := r.note("a", now.Add(time.Minute)); repeat || !answer {
+		t.Errorf("after the lifetime: repeat %v answer %v", repeat, answer)
+	}
+}
