@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Name:        "pnpbox/" + fullVersion(),
 		Log:         log.With("component", "sip"),
 		OnDiscovery: func(d pnp.Discovery) bool { return coord.Offer(d) },
+
+		PerSourceRate: cmp.Or(float64(o.sipSourceRate), pnp.Unlimited), // 0 = off
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
