@@ -2,6 +2,7 @@ package pnp
 
 import (
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -124,5 +125,26 @@ func TestRecentTxnsAnswersRepeatsUpToTheBudget(t *testing.T) {
 	// After the transaction's lifetime the same key is a new transaction.
 	if repeat, answer := r.note("a", now.Add(time.Minute)); repeat || !answer {
 		t.Errorf("after the lifetime: repeat %v answer %v", repeat, answer)
+	}
+}
+
+// TestAnswerAmplifiesNothing: the 200 to every captured SUBSCRIBE is no
+// larger than the SUBSCRIBE, so a spoofed source gains nothing by
+// reflecting off the box.
+func TestAnswerAmplifiesNothing(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "subscribe", "*.sip"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	for _, f := range files {
+		data := mustRead(t, filepath.Base(f))
+		reply, _, _, reason := Answer(parseReq(t, data), pktFrom("172.18.0.77:5060"), testKey, "pnpbox/1.0.0-dev")
+		if reply == nil {
+			t.Logf("%s: no answer (%s)", filepath.Base(f), reason)
+			continue
+		}
+		if len(reply) > len(data) {
+			t.Errorf("%s: %d-byte answer to a %d-byte SUBSCRIBE", filepath.Base(f), len(reply), len(data))
+		}
 	}
 }
