@@ -1,7 +1,13 @@
 package pnp
 
 import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
 	"testing"
+
+	"golang.org/x/net/ipv4"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -34,5 +40,54 @@ func BenchmarkBuildNotify(b *testing.B) {
 		if _, err := BuildNotify(n); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkHandle is the whole per-datagram cost after the read: filter,
+// parse, answer, send the 200 (to a socket nobody reads) and report a new
+// transaction. The per-source limit is off, as for sipp from one host.
+func BenchmarkHandle(b *testing.B) {
+	srv, err := Listen(Config{PerSourceRate: Unlimited, OnDiscovery: func(Discovery) bool { return true }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	srv.ifaces.Store(&[]Interface{{Name: "lo", Index: 1, Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}})
+	ua := sink.LocalAddr().(*net.UDPAddr)
+	cm := &ipv4.ControlMessage{IfIndex: 1, Dst: net.IPv4(127, 0, 0, 1)}
+	tmpl := mustRead(b, "grandstream_gxp2140.sip")
+	tmpl = bytes.ReplaceAll(tmpl, []byte("172.18.0.77:5060"), []byte(ua.String()))
+	msgs := make([][]byte, 4096)
+	for i := range msgs {
+		msgs[i] = bytes.ReplaceAll(tmpl, []byte("1391437540-5060-1"), []byte(fmt.Sprintf("bench-%08d", i)))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		srv.handle(msgs[i%len(msgs)], cm, ua)
+		i++
+	}
+}
+
+// BenchmarkHandleFlood is the cost of a datagram dropped by the
+// per-source limit: what a one-host flood costs per packet after the read.
+func BenchmarkHandleFlood(b *testing.B) {
+	srv, err := Listen(Config{PerSourceRate: 1, PerSourceBurst: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	srv.ifaces.Store(&[]Interface{{Name: "lo", Index: 1, Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}})
+	ua := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 5060}
+	cm := &ipv4.ControlMessage{IfIndex: 1, Dst: net.IPv4(127, 0, 0, 1)}
+	data := mustRead(b, "grandstream_gxp2140.sip")
+	b.ReportAllocs()
+	for b.Loop() {
+		srv.handle(data, cm, ua)
 	}
 }
