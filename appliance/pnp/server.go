@@ -236,31 +236,39 @@ func (s *Server) LocalAddrFor(ip netip.Addr) (local netip.Addr, iface string, ok
 	return netip.Addr{}, "", false
 }
 
+// reader hands the datagrams that arrive on the socket to fn, a batch
+// per call where the system allows: data (valid only during fn), the
+// source, the arrival interface, the header destination address, and
+// whether the datagram was longer than MaxDatagram. It returns the
+// socket's error.
+type reader interface {
+	read(fn func(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool)) error
+}
+
 // Serve reads and answers datagrams until ctx is done or the socket is
 // closed. A panic while handling one datagram is recovered and counted:
 // one bad packet never takes the box down.
 func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.uc.Close() })
 	defer stop()
-	buf := make([]byte, 65536)
+	r, err := newReader(s.uc)
+	if err != nil {
+		return fmt.Errorf("sip socket: %w", err)
+	}
+	handle := func(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool) {
+		s.handle(data, src, ifIndex, dst, truncated)
+	}
 	for {
-		n, cm, src, err := s.pc.ReadFrom(buf)
-		if err != nil {
+		if err := r.read(handle); err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			s.log.Warn("sip read", "err", err)
-			continue
 		}
-		ua, _ := src.(*net.UDPAddr)
-		if ua == nil || cm == nil {
-			continue
-		}
-		s.handle(buf[:n], cm, ua)
 	}
 }
 
-func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
+func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.drop(DropUnparsable, netip.AddrPort{})
@@ -268,13 +276,10 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 		}
 	}()
 	s.stats.received.Add(1)
-	srcIP, _ := netip.AddrFromSlice(ua.IP)
-	src := netip.AddrPortFrom(srcIP.Unmap(), uint16(ua.Port))
-
 	var ifc *Interface
 	ifs := *s.ifaces.Load()
 	for i := range ifs {
-		if ifs[i].Index == cm.IfIndex {
+		if ifs[i].Index == ifIndex {
 			ifc = &ifs[i]
 			break
 		}
@@ -294,7 +299,7 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 		s.drop(DropOffSubnet, src)
 		return
 	}
-	if len(data) > MaxDatagram {
+	if truncated || len(data) > MaxDatagram {
 		s.drop(DropOversize, src)
 		return
 	}
@@ -322,11 +327,10 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 		s.drop(DropUnparsable, src)
 		return
 	}
-	dst, _ := netip.AddrFromSlice(cm.Dst)
 	pkt := Packet{
 		Data:      data,
 		Source:    src,
-		Multicast: dst.Unmap() == Group,
+		Multicast: dst == Group,
 		Local:     local,
 		LocalPort: s.cfg.Port,
 		Interface: ifc.Name,
