@@ -1,6 +1,8 @@
 package pnp
 
 import (
+	"bytes"
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"time"
@@ -48,55 +50,115 @@ func (b *bucket) takeLocked(now time.Time) bool {
 // retries within 4 s (T2), so a booting phone is never evicted mid-boot.
 const sourceIdle = 5 * time.Second
 
-// limiter keeps one bucket per source IP in a table of bounded size, so a
-// spoofed many-source flood cannot grow memory. The table is kept in
-// least-recently-seen order: when it is full, a new source takes the
-// bucket of the source idle longest if that one has been idle for
-// sourceIdle, else it shares one overflow bucket with every other
-// newcomer, so the flood limits itself (each spoofed address does not get
-// a fresh burst) and the known phones keep theirs. Every packet costs
-// O(1). Safe for concurrent use; a nil *limiter allows everything.
+// limiter keeps, per source IP, a bucket of packets and a bucket of new
+// SUBSCRIBE transactions, in a table of bounded size so a spoofed
+// many-source flood cannot grow memory. A phone starts one transaction
+// per boot and retransmits it with the same Call-ID, so a source that
+// keeps starting new ones (a flood of distinct SUBSCRIBEs from every
+// address of the subnet) is cut off before the parser, the costly part;
+// the Call-ID is found with a byte scan.
+//
+// The table is kept in least-recently-seen order: when it is full, a new
+// source takes the entry of the source idle longest if that one has been
+// idle for sourceIdle, else it shares one overflow bucket with every
+// other newcomer, so the flood limits itself (each spoofed address does
+// not get a fresh burst) and the known phones keep theirs. Every packet
+// costs O(1). Safe for concurrent use; a nil *limiter allows everything.
 type limiter struct {
-	mu        sync.Mutex
-	burst     float64
-	rate      float64
-	max       int
-	perSource *simplelru.LRU[netip.Addr, *bucket]
-	overflow  *bucket
+	mu                sync.Mutex
+	burst, rate       float64
+	txnBurst, txnRate float64
+	max               int
+	perSource         *simplelru.LRU[netip.Addr, *source]
+	overflow          *bucket
+	seed              maphash.Seed
 }
 
-func newLimiter(burst int, rate float64, max int) *limiter {
-	t, err := simplelru.NewLRU[netip.Addr, *bucket](max, nil)
+type source struct {
+	pkts, txns bucket
+	call       uint64 // hash of the Call-ID of the last transaction it started
+}
+
+func newLimiter(burst int, rate float64, size int) *limiter {
+	t, err := simplelru.NewLRU[netip.Addr, *source](size, nil)
 	if err != nil {
-		panic(err) // max <= 0: a programming error
+		panic(err) // size <= 0: a programming error
 	}
-	return &limiter{burst: float64(burst), rate: rate, max: max, perSource: t,
-		overflow: newBucket(rate*10, float64(burst)*10)}
+	return &limiter{burst: float64(burst), rate: rate, max: size, perSource: t,
+		// A tenth of the packet rate, an eighth of its burst: at the
+		// default 20/s, 5 boots at once and then one every half second.
+		txnRate: rate / 10, txnBurst: max(1, float64(burst)/8),
+		overflow: newBucket(rate*10, float64(burst)*10),
+		seed:     maphash.MakeSeed()}
 }
 
-func (l *limiter) allow(ip netip.Addr, now time.Time) bool {
+// allow reports whether a datagram from ip may go on to the parser. sub
+// is the datagram when it is a SUBSCRIBE (its Call-ID is looked at), nil
+// for anything else.
+func (l *limiter) allow(ip netip.Addr, sub []byte, now time.Time) bool {
 	if l == nil {
 		return true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b, ok := l.perSource.Get(ip); ok {
-		return b.takeLocked(now)
-	}
-	var b *bucket
-	if l.perSource.Len() >= l.max {
-		_, old, _ := l.perSource.GetOldest()
-		if now.Sub(old.last) < sourceIdle {
-			return l.overflow.takeLocked(now)
+	src, ok := l.perSource.Get(ip)
+	if !ok {
+		if l.perSource.Len() >= l.max {
+			_, old, _ := l.perSource.GetOldest()
+			if now.Sub(old.pkts.last) < sourceIdle {
+				return l.overflow.takeLocked(now)
+			}
+			l.perSource.RemoveOldest()
+			src = old // reuse: no allocation
+		} else {
+			src = new(source)
 		}
-		l.perSource.RemoveOldest()
-		*old = bucket{rate: l.rate, burst: l.burst, tokens: l.burst} // reuse: no allocation
-		b = old
-	} else {
-		b = newBucket(l.rate, l.burst)
+		*src = source{
+			pkts: bucket{rate: l.rate, burst: l.burst, tokens: l.burst},
+			txns: bucket{rate: l.txnRate, burst: l.txnBurst, tokens: l.txnBurst},
+		}
+		l.perSource.Add(ip, src)
 	}
-	l.perSource.Add(ip, b)
-	return b.takeLocked(now)
+	if !src.pkts.takeLocked(now) {
+		return false
+	}
+	if sub == nil {
+		return true
+	}
+	call := maphash.Bytes(l.seed, callID(sub))
+	if call == src.call {
+		return true // a retransmission, or the next try of the same boot
+	}
+	if !src.txns.takeLocked(now) {
+		return false
+	}
+	src.call = call
+	return true
+}
+
+// callID returns the value of the first Call-ID header (or its compact
+// form i, RFC 3261 §7.3.3) of a SIP message, untrimmed, or nil.
+func callID(msg []byte) []byte {
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		if len(line) <= 1 || line[0] == '\r' {
+			return nil // the end of the headers
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimRight(name, " \t")
+		if bytes.EqualFold(name, []byte("call-id")) || bytes.EqualFold(name, []byte("i")) {
+			return value
+		}
+	}
+	return nil
 }
 
 // maxRepeats is how many retransmissions of one SUBSCRIBE transaction are

@@ -1,6 +1,7 @@
 package pnp
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -18,10 +19,10 @@ func BenchmarkLimiterKnownSource(b *testing.B) {
 	l := newLimiter(40, 1e9, 4096)
 	now := time.Now()
 	ip := addrN(1)
-	l.allow(ip, now)
+	l.allow(ip, nil, now)
 	b.ReportAllocs()
 	for b.Loop() {
-		l.allow(ip, now)
+		l.allow(ip, nil, now)
 	}
 }
 
@@ -32,12 +33,12 @@ func BenchmarkLimiterNewSource(b *testing.B) {
 	l := newLimiter(40, 20, 4096)
 	now := time.Now()
 	for i := range 4096 {
-		l.allow(addrN(i), now)
+		l.allow(addrN(i), nil, now)
 	}
 	i := 4096
 	b.ReportAllocs()
 	for b.Loop() {
-		l.allow(addrN(i), now)
+		l.allow(addrN(i), nil, now)
 		i = (i + 1) % 100000
 	}
 }
@@ -48,14 +49,14 @@ func BenchmarkLimiterNewSourceEvicting(b *testing.B) {
 	l := newLimiter(40, 20, 4096)
 	now := time.Now()
 	for i := range 4096 {
-		l.allow(addrN(i), now)
+		l.allow(addrN(i), nil, now)
 	}
 	now = now.Add(time.Minute)
 	i := 4096
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(10 * time.Millisecond)
-		l.allow(addrN(i), now)
+		l.allow(addrN(i), nil, now)
 		i = (i + 1) % 100000
 	}
 }
@@ -65,7 +66,7 @@ func TestLimiterEvictsOnlyIdleSources(t *testing.T) {
 	l := newLimiter(burst, 1, max)
 	t0 := time.Unix(1000, 0)
 	for i := range max {
-		if !l.allow(addrN(i), t0) {
+		if !l.allow(addrN(i), nil, t0) {
 			t.Fatalf("known source %d refused its first packet", i)
 		}
 	}
@@ -73,7 +74,7 @@ func TestLimiterEvictsOnlyIdleSources(t *testing.T) {
 	// overflow bucket (burst·10), each does not get a fresh burst.
 	shared := 0
 	for i := range 100 {
-		if l.allow(addrN(max+i), t0) {
+		if l.allow(addrN(max+i), nil, t0) {
 			shared++
 		}
 	}
@@ -81,18 +82,18 @@ func TestLimiterEvictsOnlyIdleSources(t *testing.T) {
 		t.Errorf("%d newcomers let through with a full table, want the overflow burst %d", shared, burst*10)
 	}
 	// The known sources keep their own buckets.
-	if !l.allow(addrN(0), t0) {
+	if !l.allow(addrN(0), nil, t0) {
 		t.Error("a known source lost its bucket to the newcomers")
 	}
 	// Once the least recently seen source has been idle for sourceIdle, a
 	// newcomer takes its place, with a full burst of its own.
 	t1 := t0.Add(sourceIdle)
 	for range burst {
-		if !l.allow(addrN(1000), t1) {
+		if !l.allow(addrN(1000), nil, t1) {
 			t.Fatal("a newcomer did not get the bucket of an idle source")
 		}
 	}
-	if l.allow(addrN(1000), t1) {
+	if l.allow(addrN(1000), nil, t1) {
 		t.Error("a newcomer got more than its burst")
 	}
 	if got := l.perSource.Len(); got != max {
@@ -146,5 +147,65 @@ func TestAnswerAmplifiesNothing(t *testing.T) {
 		if len(reply) > len(data) {
 			t.Errorf("%s: %d-byte answer to a %d-byte SUBSCRIBE", filepath.Base(f), len(reply), len(data))
 		}
+	}
+}
+
+func TestCallID(t *testing.T) {
+	for _, tc := range []struct{ msg, want string }{
+		{"SUBSCRIBE sip:x SIP/2.0\r\nVia: a\r\nCall-ID: abc@h\r\n\r\n", " abc@h\r"},
+		{"SUBSCRIBE sip:x SIP/2.0\r\ni:compact\r\n\r\n", "compact\r"},
+		{"SUBSCRIBE sip:x SIP/2.0\r\nCALL-ID : upper\r\n\r\n", " upper\r"},
+		{"SUBSCRIBE sip:x SIP/2.0\r\nVia: a\r\n\r\nCall-ID: in-body\r\n", ""},
+		{"SUBSCRIBE sip:x SIP/2.0\r\nX-Call-ID: no\r\n", ""},
+	} {
+		if got := string(callID([]byte(tc.msg))); got != tc.want {
+			t.Errorf("callID(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// TestLimiterNewTransactions: a source that keeps starting SUBSCRIBE
+// transactions is cut off after the burst, while the retransmissions of
+// the transaction it has are still let through.
+func TestLimiterNewTransactions(t *testing.T) {
+	l := newLimiter(40, 20, 16) // transactions: burst 5, 2/s
+	now := time.Unix(1000, 0)
+	ip := addrN(1)
+	sub := func(call string) []byte { return []byte("SUBSCRIBE sip:x SIP/2.0\r\nCall-ID: " + call + "\r\n\r\n") }
+	started := 0
+	for i := range 20 {
+		if l.allow(ip, sub(fmt.Sprint("flood-", i)), now) {
+			started++
+		}
+	}
+	if started != 5 {
+		t.Errorf("%d new transactions let through at once, want the burst of 5", started)
+	}
+	// The last transaction let through retransmits: answered.
+	for range 3 {
+		if !l.allow(ip, sub("flood-4"), now) {
+			t.Error("a retransmission of the source's transaction was dropped")
+		}
+	}
+	// Half a second later one more may start.
+	if !l.allow(ip, sub("reboot"), now.Add(500*time.Millisecond)) {
+		t.Error("no new transaction after half a second")
+	}
+	// Another source is not affected.
+	if !l.allow(addrN(2), sub("flood-0"), now) {
+		t.Error("a second source was limited by the first")
+	}
+}
+
+// BenchmarkLimiterSubscribe is the per-packet cost for a known source's
+// SUBSCRIBE retransmission: the packet bucket and the Call-ID scan.
+func BenchmarkLimiterSubscribe(b *testing.B) {
+	l := newLimiter(40, 1e9, 4096)
+	now := time.Now()
+	data := mustRead(b, "grandstream_gxp2140.sip")
+	ip := addrN(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.allow(ip, data, now)
 	}
 }

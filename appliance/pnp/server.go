@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,9 @@ type Config struct {
 	// for. Each transaction is answered once plus at most 10 repeats, and
 	// the per-source limit bounds the transactions one address can start.
 	ReplyRate float64
+	// Readers is how many goroutines read and handle datagrams; zero
+	// means one per CPU, at most 4.
+	Readers int
 }
 
 // Server answers PnP SUBSCRIBEs and sends NOTIFYs over one UDP socket bound
@@ -246,15 +250,37 @@ type reader interface {
 }
 
 // Serve reads and answers datagrams until ctx is done or the socket is
-// closed. A panic while handling one datagram is recovered and counted:
-// one bad packet never takes the box down.
+// closed, with one reader per CPU (at most 4): each takes a batch from the
+// socket in turn and handles it while the next reads the following one,
+// so parsing and answering a boot storm uses every core. A panic while
+// handling one datagram is recovered and counted: one bad packet never
+// takes the box down.
 func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.uc.Close() })
 	defer stop()
-	r, err := newReader(s.uc)
-	if err != nil {
-		return fmt.Errorf("sip socket: %w", err)
+	n := s.cfg.Readers
+	if n <= 0 {
+		n = min(4, runtime.GOMAXPROCS(0))
 	}
+	errs := make(chan error, n)
+	for range n {
+		r, err := newReader(s.uc)
+		if err != nil {
+			s.uc.Close()
+			return fmt.Errorf("sip socket: %w", err)
+		}
+		go func() { errs <- s.readLoop(ctx, r) }()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (s *Server) readLoop(ctx context.Context, r reader) error {
 	handle := func(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool) {
 		s.handle(data, src, ifIndex, dst, truncated)
 	}
@@ -271,11 +297,12 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.drop(DropUnparsable, netip.AddrPort{})
+			s.drop(DropUnparsable, netip.AddrPort{}, time.Now())
 			s.log.Error("recovered panic handling a SIP datagram", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	s.stats.received.Add(1)
+	now := time.Now()
 	var ifc *Interface
 	ifs := *s.ifaces.Load()
 	for i := range ifs {
@@ -285,7 +312,7 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		}
 	}
 	if ifc == nil {
-		s.drop(DropUnknownIf, src)
+		s.drop(DropUnknownIf, src, now)
 		return
 	}
 	var local netip.Addr
@@ -296,35 +323,39 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		}
 	}
 	if !local.IsValid() {
-		s.drop(DropOffSubnet, src)
+		s.drop(DropOffSubnet, src, now)
 		return
 	}
 	if truncated || len(data) > MaxDatagram {
-		s.drop(DropOversize, src)
-		return
-	}
-	now := time.Now()
-	if !s.limiter.allow(src.Addr(), now) {
-		s.drop(DropRateLimited, src)
+		s.drop(DropOversize, src, now)
 		return
 	}
 	isResponse := hasPrefix(data, "SIP/2.0 ")
-	if !isResponse && !hasPrefix(data, "SUBSCRIBE ") {
-		s.drop(DropNotSub, src)
+	isSubscribe := !isResponse && hasPrefix(data, "SUBSCRIBE ")
+	var sub []byte
+	if isSubscribe {
+		sub = data
+	}
+	if !s.limiter.allow(src.Addr(), sub, now) {
+		s.drop(DropRateLimited, src, now)
+		return
+	}
+	if !isResponse && !isSubscribe {
+		s.drop(DropNotSub, src, now)
 		return
 	}
 	msg, err := s.parser.ParseSIP(data)
 	if err != nil || msg == nil {
-		s.drop(DropUnparsable, src)
+		s.drop(DropUnparsable, src, now)
 		return
 	}
 	if res, ok := msg.(*sip.Response); ok {
-		s.routeResponse(res, src)
+		s.routeResponse(res, src, now)
 		return
 	}
 	req, ok := msg.(*sip.Request)
 	if !ok {
-		s.drop(DropUnparsable, src)
+		s.drop(DropUnparsable, src, now)
 		return
 	}
 	pkt := Packet{
@@ -338,13 +369,13 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 	s.stats.subscribes.Add(1)
 	reply, dest, d, reason := Answer(req, pkt, s.tagKey, s.cfg.Name)
 	if reason != "" {
-		s.drop(reason, src)
+		s.drop(reason, src, now)
 		return
 	}
 	if d == nil {
 		// Not a PnP transaction (a 489): answered from the shared budget.
 		if reply == nil || !s.replies.take(now) {
-			s.drop(DropReplyBudget, src)
+			s.drop(DropReplyBudget, src, now)
 			return
 		}
 		s.send(reply, dest)
@@ -353,7 +384,7 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 	}
 	repeat, answer := s.recent.note(d.Txn, now)
 	if !answer {
-		s.drop(DropReplyBudget, src)
+		s.drop(DropReplyBudget, src, now)
 		return
 	}
 	s.send(reply, dest)
@@ -363,7 +394,7 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		return
 	}
 	if s.cfg.OnDiscovery != nil && !s.cfg.OnDiscovery(*d) {
-		s.drop(DropQueueFull, src)
+		s.drop(DropQueueFull, src, now)
 	}
 }
 
@@ -377,16 +408,16 @@ func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
-func (s *Server) drop(reason string, src netip.AddrPort) {
+func (s *Server) drop(reason string, src netip.AddrPort, now time.Time) {
 	s.stats.drop(reason)
-	s.drops.note(reason, src)
+	s.drops.note(reason, src, now)
 }
 
-func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort) {
+func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort, now time.Time) {
 	via := res.Via()
 	cseq := res.CSeq()
 	if via == nil || cseq == nil || cseq.MethodName != sip.NOTIFY {
-		s.drop(DropUnmatched, src)
+		s.drop(DropUnmatched, src, now)
 		return
 	}
 	branch, _ := via.Params.Get("branch")
@@ -394,7 +425,7 @@ func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort) {
 	ch := s.pending[branch]
 	s.pendMu.Unlock()
 	if ch == nil {
-		s.drop(DropUnmatched, src)
+		s.drop(DropUnmatched, src, now)
 		return
 	}
 	select {

@@ -364,7 +364,9 @@ func (s *suite) sipp(ctx context.Context, target string, calls, rate int, perIP 
 	if rate > 0 {
 		args = append(args, "-r", strconv.Itoa(rate))
 	} else {
-		args = append(args, "-r", "1000000", "-l", "2000")
+		// Closed loop: at most 256 outstanding, so the rate is what the
+		// server answers, not a retransmission storm of sipp's making.
+		args = append(args, "-r", "1000000", "-l", "256")
 	}
 	t0 := time.Now()
 	s.output(ctx, bound+30*time.Second, phNS, args...) // non-zero when calls failed: the counts say so
