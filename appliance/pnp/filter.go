@@ -85,9 +85,9 @@ func newLimiter(burst int, rate float64, size int) *limiter {
 		panic(err) // size <= 0: a programming error
 	}
 	return &limiter{burst: float64(burst), rate: rate, max: size, perSource: t,
-		// A tenth of the packet rate, an eighth of its burst: at the
-		// default 20/s, 5 boots at once and then one every half second.
-		txnRate: rate / 10, txnBurst: max(1, float64(burst)/8),
+		// At the default 20/s: 3 transactions at once (a boot, the boot
+		// after the config download, one spare), then one every 5 s.
+		txnRate: rate / 100, txnBurst: max(2, float64(burst)/12),
 		overflow: newBucket(rate*10, float64(burst)*10),
 		seed:     maphash.MakeSeed()}
 }

@@ -168,7 +168,7 @@ func TestCallID(t *testing.T) {
 // transactions is cut off after the burst, while the retransmissions of
 // the transaction it has are still let through.
 func TestLimiterNewTransactions(t *testing.T) {
-	l := newLimiter(40, 20, 16) // transactions: burst 5, 2/s
+	l := newLimiter(40, 20, 16) // transactions: burst 3, one per 5 s
 	now := time.Unix(1000, 0)
 	ip := addrN(1)
 	sub := func(call string) []byte { return []byte("SUBSCRIBE sip:x SIP/2.0\r\nCall-ID: " + call + "\r\n\r\n") }
@@ -178,18 +178,21 @@ func TestLimiterNewTransactions(t *testing.T) {
 			started++
 		}
 	}
-	if started != 5 {
-		t.Errorf("%d new transactions let through at once, want the burst of 5", started)
+	if started != 3 {
+		t.Errorf("%d new transactions let through at once, want the burst of 3", started)
 	}
 	// The last transaction let through retransmits: answered.
 	for range 3 {
-		if !l.allow(ip, sub("flood-4"), now) {
+		if !l.allow(ip, sub("flood-2"), now) {
 			t.Error("a retransmission of the source's transaction was dropped")
 		}
 	}
-	// Half a second later one more may start.
-	if !l.allow(ip, sub("reboot"), now.Add(500*time.Millisecond)) {
-		t.Error("no new transaction after half a second")
+	// Not a second later, but 5 s later one more may start.
+	if l.allow(ip, sub("too-soon"), now.Add(time.Second)) {
+		t.Error("a new transaction a second after the burst")
+	}
+	if !l.allow(ip, sub("reboot"), now.Add(5*time.Second)) {
+		t.Error("no new transaction 5 s after the burst")
 	}
 	// Another source is not affected.
 	if !l.allow(addrN(2), sub("flood-0"), now) {
