@@ -148,7 +148,6 @@ func Listen(cfg Config) (*Server, error) {
 		tagKey:  key,
 		parser:  sip.NewParser(),
 		joined:  map[int]bool{},
-		limiter: nil,
 		replies: newBucket(cfg.ReplyRate, cfg.ReplyRate),
 		recent:  newRecentTxns(4096, 64*cfg.T1),
 		drops:   newDropLog(cfg.Log, time.Minute),
