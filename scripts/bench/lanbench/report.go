@@ -64,9 +64,20 @@ func (r *report) markdown() string {
 		b.WriteString("#### Go benchmarks (hot paths, `-benchmem`)\n\n| Benchmark | ns/op | B/op | allocs/op |\n|---|---|---|---|\n")
 		for _, line := range strings.Split(r.goBench, "\n") {
 			f := strings.Fields(line)
-			if len(f) >= 8 && strings.HasPrefix(f[0], "Benchmark") {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.TrimSuffix(f[0], fmt.Sprintf("-%d", runtime.NumCPU())), f[2], f[4], f[6])
+			if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+				continue
 			}
+			// Values precede their units; custom metrics may sit between.
+			unit := func(u string) string {
+				for i := 2; i < len(f); i++ {
+					if f[i] == u {
+						return f[i-1]
+					}
+				}
+				return "–"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.TrimSuffix(f[0], fmt.Sprintf("-%d", runtime.NumCPU())),
+				unit("ns/op"), unit("B/op"), unit("allocs/op"))
 		}
 		b.WriteString("\n")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,6 +183,18 @@ func (s *suite) phonesim(ctx context.Context, n int, spread time.Duration, targe
 	return r, nil
 }
 
+// medianRun is the run with the median p99, its first-try count
+// replaced by the lowest of all runs.
+func medianRun(runs []stormResult) stormResult {
+	s := slices.Clone(runs)
+	slices.SortFunc(s, func(a, b stormResult) int { return cmp.Compare(a.p99, b.p99) })
+	m := s[len(s)/2]
+	for _, r := range runs {
+		m.firstTry = min(m.firstTry, r.firstTry)
+	}
+	return m
+}
+
 func pct(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
@@ -201,50 +214,70 @@ func (s *suite) storms(ctx context.Context) error {
 		spread time.Duration
 	}
 	storms := []storm{{1000, time.Second}, {1000, 2 * time.Second}, {2000, time.Second}, {2000, 2 * time.Second}}
-	wait := 8 * time.Second
+	wait := 6 * time.Second
 	if s.smoke {
 		storms, wait = []storm{{20, 200 * time.Millisecond}}, 1500*time.Millisecond
 	}
+	// Each storm runs reps times against each server, a fresh pnpd each
+	// time; the row shows the run with the median p99 and the fewest
+	// first-try answers of all, so one lucky or unlucky run on a shared
+	// machine does not decide the ratio.
+	reps := 3
+	if s.smoke {
+		reps = 1
+	}
 	for i, st := range storms {
-		what := fmt.Sprintf("%d phones booting within %s (phonesim)", st.n, st.spread)
-		d, err := s.freshPnpd(ctx, fmt.Sprintf("storm%d", i))
-		if err != nil {
-			return err
-		}
-		r, err := s.phonesim(ctx, st.n, st.spread, "", phoneBase, "000B82100000", wait)
-		if err != nil {
+		what := fmt.Sprintf("%d phones booting within %s (phonesim; median p99 of %d runs)", st.n, st.spread, reps)
+		var runs, kruns []stormResult
+		recorded, dup := st.n, 0
+		for rep := range reps {
+			d, err := s.freshPnpd(ctx, fmt.Sprintf("storm%d-%d", i, rep))
+			if err != nil {
+				return err
+			}
+			r, err := s.phonesim(ctx, st.n, st.spread, "", phoneBase, "000B82100000", wait)
+			if err != nil {
+				d.stop()
+				return err
+			}
+			runs = append(runs, r)
+			// Every phone recorded once, in every run.
+			ps, err := d.phones()
 			d.stop()
-			return err
-		}
-		recorded, dup := 0, 0
-		if ps, err := d.phones(); err == nil {
+			if err != nil {
+				return err
+			}
 			seen := map[string]bool{}
 			for _, p := range ps {
 				if seen[p.MAC] {
 					dup++
 				}
 				seen[p.MAC] = true
-				recorded++
+			}
+			recorded = min(recorded, len(seen))
+			if s.smoke && (r.answered != st.n || len(seen) != st.n || dup != 0) {
+				return fmt.Errorf("smoke storm: %d/%d answered, %d recorded, %d twice", r.answered, st.n, len(seen), dup)
+			}
+			if s.refs {
+				kam, err := s.startKamailio()
+				if err != nil {
+					return err
+				}
+				kr, err := s.phonesim(ctx, st.n, st.spread, kamailioAddr, phoneBase, "000B82100000", wait)
+				kam.stop()
+				if err != nil {
+					return err
+				}
+				kruns = append(kruns, kr)
 			}
 		}
-		d.stop()
+		r := medianRun(runs)
 		x := row{what: what, pnpd: r.String() + fmt.Sprintf("; %d recorded, %d twice", recorded, dup)}
-		if s.refs {
-			kam, err := s.startKamailio()
-			if err != nil {
-				return err
-			}
-			kr, err := s.phonesim(ctx, st.n, st.spread, kamailioAddr, phoneBase, "000B82100000", wait)
-			kam.stop()
-			if err != nil {
-				return err
-			}
+		if len(kruns) > 0 {
+			kr := medianRun(kruns)
 			x.ref, x.ratio = kr.String(), ratio(kr.p99, r.p99, "p99 ")
 		}
 		s.rep.add("storm", x)
-		if s.smoke && (r.answered != st.n || recorded != st.n || dup != 0) {
-			return fmt.Errorf("smoke storm: %d/%d answered, %d recorded, %d twice", r.answered, st.n, recorded, dup)
-		}
 	}
 	if s.smoke {
 		return nil
