@@ -24,8 +24,8 @@ const (
 	boxNS, phNS = "pnpbench-box", "pnpbench-ph"
 	uplink      = "pnpbench0"
 	boxIP       = "198.18.0.1"
-	hostSideIP  = "198.18.0.2" // the phones' namespace's own address: "one host"
-	boxAPI      = "198.19.255.2"
+	hostSideIP  = "198.18.0.2"   // the phones' namespace's own address: "one host"
+	boxAPI      = "198.19.254.2" // not make demo's 198.19.255.0/30: both may run
 	httpPort    = 8080
 	nginxPort   = 8081
 	password    = "pnpbench-pw"
@@ -110,7 +110,7 @@ func (l *lan) setup(ctx context.Context, phones int) error {
 		{"ip", "netns", "add", phNS},
 		{"ip", "-n", boxNS, "link", "add", "lan0", "type", "veth", "peer", "name", "lan0", "netns", phNS},
 		{"ip", "link", "add", uplink, "type", "veth", "peer", "name", "up0", "netns", boxNS},
-		{"ip", "addr", "add", "198.19.255.1/30", "dev", uplink},
+		{"ip", "addr", "add", "198.19.254.1/30", "dev", uplink},
 		{"ip", "link", "set", uplink, "up"},
 		{"ip", "-n", boxNS, "addr", "add", boxIP + "/16", "dev", "lan0"},
 		{"ip", "-n", boxNS, "addr", "add", boxAPI + "/30", "dev", "up0"},

@@ -8,7 +8,7 @@
 //	lanbench flood -target ADDR …       the flood generator, run in a namespace
 //
 // All traffic stays in the namespaces it creates (198.18.0.0/16 for the
-// LAN, 198.19.255.0/30 from this machine to the box) and every loop is
+// LAN, 198.19.254.0/30 from this machine to the box) and every loop is
 // bounded in count and time.
 package main
 
