@@ -348,8 +348,11 @@ func ratio(num, den float64, label string) string {
 	if den <= 0 || num <= 0 || math.IsNaN(num) || math.IsNaN(den) {
 		return "–"
 	}
-	if r := num / den; r >= 100 {
+	switch r := num / den; {
+	case r >= 100:
 		return fmt.Sprintf("%s%.0f×", label, r)
+	case r < 0.01:
+		return label + "<0.01×"
 	}
 	return fmt.Sprintf("%s%.3g×", label, num/den)
 }
