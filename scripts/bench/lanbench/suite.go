@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -781,10 +780,8 @@ func (s *suite) floods(ctx context.Context) error {
 			sent := <-floodOut
 			return r, sent, err
 		}
-		var st *pnpd
 		pr, sent, err := run(boxIP+":5060", func() (func(), error) {
 			d, err := s.freshPnpd(ctx, fmt.Sprintf("flood%d", sources))
-			st = d
 			if err != nil {
 				return nil, err
 			}
@@ -793,7 +790,6 @@ func (s *suite) floods(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_ = st
 		x := row{what: fmt.Sprintf("%d phones booting under %d SUBSCRIBEs/s from %d source(s) (%s)", phones, rate, sources, sent), pnpd: pr.String()}
 		if s.refs {
 			kr, _, err := run(kamailioAddr, func() (func(), error) {
@@ -866,5 +862,3 @@ func (s *suite) footprint(ctx context.Context) error {
 }
 
 func mib(kib int) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
-
-var _ = io.Discard
