@@ -31,7 +31,7 @@ test-arm64: build-arm64 ## The arm64 binary's -version and the pure unit tests u
 soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost (CYCLES=N)
 	scripts/soak.sh
 
-bench: ## Benchmarks; results go in the README
+bench: ## pnpd beside Kamailio and nginx on a namespace LAN (root): out/bench.md; BENCH_DOC=1 updates docs/performance.md
 	scripts/bench.sh
 
 lint: ## gofmt, vet (linux, darwin), staticcheck, linux/arm build, no binaries or >1 MB files in git

@@ -20,6 +20,7 @@ type options struct {
 	data          string
 	http          string
 	sipPort       int
+	sipSourceRate int
 	board         string
 	adminPassword string
 	net           string
@@ -75,6 +76,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.data, "data", "/data/pnpd", "directory for persistent state")
 	fs.StringVar(&o.http, "http", ":80", "address for the status page, API and provisioning files")
 	fs.IntVar(&o.sipPort, "sip-port", 5060, "UDP port for SIP Plug-and-Play")
+	fs.IntVar(&o.sipSourceRate, "sip-source-rate", 20, "SIP packets/s one source address may send before the rest are dropped unparsed (burst: twice that; new SUBSCRIBE transactions among them: N/6 at once, at least 2, then N/100 a second); 0 = no per-source limit")
 	fs.StringVar(&o.board, "board", "auto", "front panel: auto, rpi or sim (auto: rpi when a GPIO chip is present)")
 	fs.StringVar(&o.adminPassword, "admin-password", "", "set the admin password at start (at least 8 characters)")
 	fs.StringVar(&o.net, "net", "none", "who configures the interface: none (leave it alone), dhcp or static")
@@ -176,6 +178,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if err := o.level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return nil, usagef("%s %q: want debug, info, warn or error", src("log-level"), o.logLevel)
+	}
+	if o.sipSourceRate < 0 {
+		return nil, fmt.Errorf("%s %d: want 0 (off) or more", src("sip-source-rate"), o.sipSourceRate)
 	}
 	if o.sipPort < 0 || o.sipPort > 65535 {
 		return nil, usagef("%s %d: out of range", src("sip-port"), o.sipPort)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -103,9 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	defer st.Close()
 
 	sipSrv, err := pnp.Listen(pnp.Config{
-		Port: o.sipPort,
-		Name: "pnpbox/" + fullVersion(),
-		Log:  log.With("component", "sip"),
+		Port:          o.sipPort,
+		Name:          "pnpbox/" + fullVersion(),
+		Log:           log.With("component", "sip"),
+		PerSourceRate: cmp.Or(float64(o.sipSourceRate), pnp.Unlimited), // 0 = off
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
