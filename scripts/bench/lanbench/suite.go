@@ -374,10 +374,10 @@ func (s *suite) sipp(ctx context.Context, target string, calls, rate int, perIP 
 	a := phoneBase
 	for i := range min(calls, 10000) {
 		if perIP {
-			fmt.Fprintf(&b, "%012X;%s;\n", 0x000B82300000+i, a)
+			fmt.Fprintf(&b, "%012X;%s;\n", uint64(0x000B82300000)+uint64(i), a)
 			a = a.Next()
 		} else {
-			fmt.Fprintf(&b, "%012X;\n", 0x000B82300000+i)
+			fmt.Fprintf(&b, "%012X;\n", uint64(0x000B82300000)+uint64(i))
 		}
 	}
 	if err := os.WriteFile(inf, []byte(b.String()), 0o644); err != nil {
