@@ -183,7 +183,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		return httpSrv.Shutdown(sctx)
 	})
 	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState, sipSrv.Joined); return nil })
-	g.Go(func() error { signals(ctx, b, coord, log); return nil })
+	// Subscribed before "ready": a press signalled right after it must not be
+	// lost (Go ignores SIGUSR1/2 until something is notified of them).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+	g.Go(func() error { signals(ctx, sigs, b, coord, log); return nil })
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
 	g.Go(func() error { return runClock(ctx, o, clk) })
@@ -224,10 +229,7 @@ func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator
 // mode) of the simulated button, so they go through the panel like real
 // presses; with a real button SIGUSR1 is "provision all pending" and
 // SIGUSR2 does nothing: claiming needs the button itself.
-func signals(ctx context.Context, b *board, coord *provision.Coordinator, log *slog.Logger) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(ch)
+func signals(ctx context.Context, ch <-chan os.Signal, b *board, coord *provision.Coordinator, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
