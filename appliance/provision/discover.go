@@ -55,7 +55,14 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 		if p.IP.IsValid() {
 			c.eventLocked(d.MAC, appliance.EventState, fmt.Sprintf("address changed from %s to %s", p.IP, target.Addr()))
 		}
+		if p.IP != target.Addr() {
+			c.displaceLocked(d.MAC, target.Addr(), now)
+		}
 		p.IP, p.SIPPort = target.Addr(), int(target.Port())
+		soon = true
+	}
+	if p.Displaced != nil {
+		p.Displaced = nil // it has announced itself again
 		soon = true
 	}
 	p.Source, p.Interface, p.Multicast = d.Source, d.Interface, d.Multicast

@@ -40,12 +40,15 @@ func IsPending(p *appliance.Phone, assigned bool, now time.Time) bool {
 // MayNotify says why p cannot be sent a NOTIFY now, or nil. a is p's
 // assignment (nil: none), inFlight whether a NOTIFY to p is unanswered
 // yet, site the settings. The reasons, in the order checked, wrap
-// ErrNoAssignment, ErrNotSeen, ErrBusy, ErrDenied, ErrUnsupported and
+// ErrNoAssignment, ErrDisplaced, ErrNotSeen, ErrBusy, ErrDenied, ErrUnsupported and
 // ErrNoSIPServer.
 func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site appliance.Settings) error {
 	switch {
 	case a == nil:
 		return ErrNoAssignment
+	case p.Displaced != nil:
+		return fmt.Errorf("%w: %s announced itself from %s, this phone's last address; it is notified once it announces itself again",
+			ErrDisplaced, p.Displaced.By, p.Displaced.Addr)
 	case !p.Seen() || p.Dialog == nil:
 		return ErrNotSeen
 	case inFlight:

@@ -358,7 +358,7 @@ func (s *server) classify(err error) (int, string) {
 		return http.StatusNotFound, "no such phone"
 	case errors.Is(err, provision.ErrNoAssignment), errors.Is(err, provision.ErrNotSeen),
 		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported), errors.Is(err, provision.ErrDenied),
-		errors.Is(err, provision.ErrNoSIPServer):
+		errors.Is(err, provision.ErrNoSIPServer), errors.Is(err, provision.ErrDisplaced):
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return http.StatusInsufficientStorage, diskFull
