@@ -10,7 +10,6 @@ import (
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/assigncsv"
-	"github.com/pnpbox/pnpbox/appliance/profile"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -215,11 +214,8 @@ func planImport(file *assigncsv.File, base importBase) ([]plannedRow, ImportResu
 			badRow(row, raw, &appliance.FieldError{Field: assigncsv.ColPassword, Msg: "required for a phone without an assignment"})
 			continue
 		}
-		model := a.Model
-		if reported := base.models[m]; reported != "" {
-			model = reported
-		}
-		if err := profile.Validate(a, model); err != nil {
+		// The renderer's own check, as for an assignment through the API.
+		if err := CheckRender(&appliance.Phone{MAC: m, Model: base.models[m]}, a, site); err != nil {
 			badRow(row, raw, err)
 			continue
 		}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,8 +41,8 @@ func IsPending(p *appliance.Phone, assigned bool, now time.Time) bool {
 // MayNotify says why p cannot be sent a NOTIFY now, or nil. a is p's
 // assignment (nil: none), inFlight whether a NOTIFY to p is unanswered
 // yet, site the settings. The reasons, in the order checked, wrap
-// ErrNoAssignment, ErrDisplaced, ErrNotSeen, ErrBusy, ErrDenied, ErrUnsupported and
-// ErrNoSIPServer.
+// ErrNoAssignment, ErrDisplaced, ErrNotSeen, ErrBusy, ErrDenied,
+// ErrUnsupported, ErrNoSIPServer and ErrCannotRender.
 func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site appliance.Settings) error {
 	switch {
 	case a == nil:
@@ -61,7 +62,35 @@ func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site 
 		// The phone would download a config it cannot register with.
 		return ErrNoSIPServer
 	}
+	if err := CheckRender(p, *a, site); err != nil {
+		// The phone would be told to fetch a file the box cannot write.
+		return fmt.Errorf("%w: %v", ErrCannotRender, err)
+	}
 	return nil
+}
+
+// ErrCannotRender is MayNotify's reason for a phone whose config cannot
+// be rendered (the renderer's *appliance.FieldError follows it).
+var ErrCannotRender = errors.New("its config cannot be rendered")
+
+// CheckRender runs the renderer's own check (profile.Check) on the config
+// phone p would download with assignment a under site: the check every
+// door (API, CSV import, settings) and MayNotify share. p may be a phone
+// the box has not seen (only MAC and Model count then). The error is a
+// *appliance.FieldError naming the field.
+func CheckRender(p *appliance.Phone, a appliance.Assignment, site appliance.Settings) error {
+	model := p.Model
+	if model == "" {
+		model = a.Model
+	}
+	admin := site.PhoneAdminPassword
+	if admin == "" {
+		admin = p.AdminPassword
+	}
+	// The config server path is the box's own address in the real file;
+	// any valid one does for the check.
+	return profile.Check(profile.Input{MAC: p.MAC, Model: model, Assignment: a, Site: site.PhoneSettings,
+		ConfigServerPath: "198.18.0.1:80/p/check", AdminPassword: admin})
 }
 
 // IsPoolCandidate reports whether a press may give p an extension from

@@ -33,6 +33,10 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	if err := profile.ValidateSettings(next.PhoneSettings); err != nil {
 		return c.settings, err
 	}
+	// The renderer's own check on every site value that reaches a config.
+	if err := profile.CheckSite(next.PhoneSettings); err != nil {
+		return c.settings, err
+	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
 	if err := c.commitLocked(store.Write{Settings: &next, Events: []appliance.Event{ev}}); err != nil {
 		return c.settings, err
