@@ -112,7 +112,7 @@ func NormalizeCodecs(field string, in []string) ([]string, error) {
 func (a Assignment) Normalize() (Assignment, error) {
 	a.Extension = strings.TrimSpace(a.Extension)
 	a.AuthID = strings.TrimSpace(a.AuthID)
-	a.SIPServer = strings.TrimSpace(a.SIPServer)
+	a.SIPServer = CleanServer(a.SIPServer)
 	a.Model = strings.ToUpper(strings.TrimSpace(a.Model))
 	if err := ValidateSIPUser("extension", a.Extension, true); err != nil {
 		return a, err
@@ -142,7 +142,7 @@ func (a Assignment) Normalize() (Assignment, error) {
 		f := fmt.Sprintf("accounts[%d].", i)
 		acc.Extension = strings.TrimSpace(acc.Extension)
 		acc.AuthID = strings.TrimSpace(acc.AuthID)
-		acc.SIPServer = strings.TrimSpace(acc.SIPServer)
+		acc.SIPServer = CleanServer(acc.SIPServer)
 		if err := ValidateSIPUser(f+"extension", acc.Extension, true); err != nil {
 			return a, err
 		}
@@ -224,10 +224,27 @@ func ValidateDisplayName(field, s string) error {
 	return nil
 }
 
+// CleanServer trims a SIP server and drops a leading "sip:" (any case):
+// PBXs show their registrar as a SIP URI ("sip:pbx.example.test") and
+// installers copy it as shown; the phone's server field takes the host.
+// "sips:" is kept, so that ValidateServer refuses it: TLS is a separate
+// phone setting, not part of the host.
+func CleanServer(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 4 && strings.EqualFold(s[:4], "sip:") {
+		s = s[4:]
+	}
+	return s
+}
+
 // ValidateServer checks "host", "host:port", "ip" or "ip:port".
 func ValidateServer(field, s string) error {
 	if s == "" {
 		return nil
+	}
+	if i := strings.Index(s, ":"); i > 0 && !strings.ContainsAny(s[:i], ".[") && !isDigits(s[i+1:]) && net.ParseIP(s) == nil {
+		// "sips:host", "http://host": a URI scheme, not a port.
+		return fieldErr(field, "write the host without %q (host or host:port)", s[:i+1])
 	}
 	host, port := s, ""
 	if h, p, err := net.SplitHostPort(s); err == nil {
@@ -277,4 +294,13 @@ func isModelName(s string) bool {
 		}
 	}
 	return true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -45,8 +45,8 @@ func DefaultSettings() Settings {
 
 // Normalize validates s and returns the cleaned copy the box stores.
 func (s Settings) Normalize() (Settings, error) {
-	s.SIPServer = strings.TrimSpace(s.SIPServer)
-	s.OutboundProxy = strings.TrimSpace(s.OutboundProxy)
+	s.SIPServer = CleanServer(s.SIPServer)
+	s.OutboundProxy = CleanServer(s.OutboundProxy)
 	s.NTPServer = strings.TrimSpace(s.NTPServer)
 	s.Timezone = strings.TrimSpace(s.Timezone)
 	if s.ProvisionMode == "" {

@@ -3,8 +3,11 @@ package provision
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/pnpbox/pnpbox/appliance"
 )
@@ -218,4 +221,76 @@ func TestMayNotifyCannotRender(t *testing.T) {
 func jsonMarshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// The input: two phones on extension 250 through the API, export,
+// import the unchanged export: "unchanged", with the shared extension as
+// a warning, the same one the API gives.
+func TestSharedExtensionsWarn(t *testing.T) {
+	f := newFixture(t)
+	a1, a2 := mac(t, "000B82000001"), mac(t, "000B82000002")
+	for i, m := range []appliance.MAC{a1, a2} {
+		a := assignment
+		a.Extension = "250"
+		a.Password = fmt.Sprintf("pw-250-%d", i)
+		if _, err := f.c.Assign(m, a); err != nil {
+			t.Fatalf("Assign %s on 250: %v", m, err)
+		}
+	}
+	want1 := []string{"extension 250 is also assigned to 000B82000002: allowed, every phone on it rings"}
+	if d := cmp.Diff(want1, f.c.ExtensionWarnings(a1)); d != "" {
+		t.Errorf("API warnings for A (-want +got):\n%s", d)
+	}
+	for _, withPasswords := range []bool{true, false} {
+		csv := f.export(t, ExportOptions{Passwords: withPasswords})
+		for _, dry := range []bool{true, false} {
+			res, err := f.importCSV(t, csv, dry)
+			if err != nil {
+				t.Fatalf("re-import of the export (passwords %v, dry %v): %v", withPasswords, dry, err)
+			}
+			if res.Unchanged != 2 || res.Created+res.Updated != 0 {
+				t.Errorf("re-import: %+v, want 2 unchanged", res)
+			}
+			wantW := []ImportWarning{
+				{Line: 2, MAC: a1, Field: "extension", Warning: want1[0]},
+				{Line: 3, MAC: a2, Field: "extension", Warning: "extension 250 is also assigned to 000B82000001: allowed, every phone on it rings"},
+			}
+			if d := cmp.Diff(wantW, res.Warnings); d != "" {
+				t.Errorf("import warnings (-want +got):\n%s", d)
+			}
+		}
+	}
+}
+
+// The kind: the rule on shared extensions is one function; the API and
+// the CSV give the same answer for every way an extension can be shared,
+// and none where it is not.
+func TestSharedExtensionRule(t *testing.T) {
+	site := appliance.Settings{PhoneSettings: appliance.PhoneSettings{SIPServer: "pbx.example.net"}}
+	m1, m2 := appliance.MAC{0, 0x0b, 0x82, 0, 0, 1}, appliance.MAC{0, 0x0b, 0x82, 0, 0, 2}
+	for _, tc := range []struct {
+		name   string
+		a1, a2 appliance.Assignment
+		want   int // warnings for m1
+	}{
+		{"same extension, site server", appliance.Assignment{Extension: "250"}, appliance.Assignment{Extension: "250"}, 1},
+		{"same extension, one names the site's server", appliance.Assignment{Extension: "250"}, appliance.Assignment{Extension: "250", SIPServer: "PBX.example.net"}, 1},
+		{"same extension, other PBX", appliance.Assignment{Extension: "250"}, appliance.Assignment{Extension: "250", SIPServer: "pbx2.example.net"}, 0},
+		{"other extension", appliance.Assignment{Extension: "250"}, appliance.Assignment{Extension: "251"}, 0},
+		{"account 2 shares", appliance.Assignment{Extension: "250", Accounts: []appliance.Account{{Extension: "300"}}}, appliance.Assignment{Extension: "300"}, 1},
+		{"both accounts share", appliance.Assignment{Extension: "250", Accounts: []appliance.Account{{Extension: "300"}}},
+			appliance.Assignment{Extension: "300", Accounts: []appliance.Account{{Extension: "250"}}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all := map[appliance.MAC]appliance.Assignment{m1: tc.a1, m2: tc.a2}
+			got := IndexExtensions(all, site).SharedExtensions(m1, tc.a1, site)
+			if len(got) != tc.want {
+				t.Errorf("warnings %q, want %d", got, tc.want)
+			}
+			// The same assignments alone: no warning.
+			if w := IndexExtensions(map[appliance.MAC]appliance.Assignment{m1: tc.a1}, site).SharedExtensions(m1, tc.a1, site); len(w) != 0 {
+				t.Errorf("alone: %q", w)
+			}
+		})
+	}
 }

@@ -150,3 +150,62 @@ func (p PoolPlan) Summary() string {
 	}
 	return s
 }
+
+// ExtensionIndex is which phones hold each account, keyed by SIP server
+// (the site's when an assignment names none) and extension: one
+// extension on two PBXs is two accounts.
+type ExtensionIndex map[string][]appliance.MAC
+
+// IndexExtensions indexes every account of assignments under site.
+func IndexExtensions(assignments map[appliance.MAC]appliance.Assignment, site appliance.Settings) ExtensionIndex {
+	ix := ExtensionIndex{}
+	for m, a := range assignments {
+		for _, k := range extensionKeys(a, site) {
+			if !slices.Contains(ix[k], m) {
+				ix[k] = append(ix[k], m)
+			}
+		}
+	}
+	for k := range ix {
+		slices.SortFunc(ix[k], func(a, b appliance.MAC) int { return strings.Compare(a.String(), b.String()) })
+	}
+	return ix
+}
+
+// SharedExtensions is the one rule on extensions several phones hold,
+// for the API, the CSV import and the page alike: allowed (many PBXs
+// ring every phone registered on one extension), with a warning for each
+// account of phone m (assignment a, indexed in ix) that another phone
+// also holds. nil when none is shared.
+func (ix ExtensionIndex) SharedExtensions(m appliance.MAC, a appliance.Assignment, site appliance.Settings) []string {
+	var out []string
+	for i, k := range extensionKeys(a, site) {
+		var others []string
+		for _, o := range ix[k] {
+			if o != m {
+				others = append(others, o.String())
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		what := "extension " + a.Extension
+		if i > 0 {
+			what = fmt.Sprintf("extension %s (account %d)", a.Accounts[i-1].Extension, i+1)
+		}
+		out = append(out, fmt.Sprintf("%s is also assigned to %s: allowed, every phone on it rings", what, strings.Join(others, ", ")))
+	}
+	return out
+}
+
+// ExtensionWarnings are SharedExtensions for phone m as stored now: what
+// the API answers after an assignment (nil when m has none).
+func (c *Coordinator) ExtensionWarnings(m appliance.MAC) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.assignments[m]
+	if !ok {
+		return nil
+	}
+	return IndexExtensions(c.assignments, c.settings).SharedExtensions(m, a, c.settings)
+}

@@ -135,7 +135,17 @@ func (s *server) putAssignment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.writePhone(w, m)
+	e, err := s.Coord.Phone(m)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	// The phone, and what is allowed but worth a look (an extension other
+	// phones hold too): the rule the CSV import's warnings follow.
+	writeJSON(w, http.StatusOK, struct {
+		phoneJSON
+		Warnings []string `json:"warnings,omitempty"`
+	}{toJSON(e), s.Coord.ExtensionWarnings(m)})
 }
 
 func (s *server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
