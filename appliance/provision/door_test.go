@@ -294,3 +294,27 @@ func TestSharedExtensionRule(t *testing.T) {
 		})
 	}
 }
+
+// The issue's input: config_protocol https or tftp without a
+// config_server_path is refused on config_protocol; with a path it is
+// accepted, and clearing the path later is refused on config_protocol.
+func TestConfigProtocolNeedsReachableServer(t *testing.T) {
+	for _, proto := range []string{"https", "tftp"} {
+		t.Run(proto, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := f.c.UpdateSettings(jsonEdit(`{"config_protocol":"` + proto + `"}`))
+			if fieldOf(err) != "config_protocol" {
+				t.Fatalf("config_protocol %s alone: %v, want a field error on config_protocol", proto, err)
+			}
+			f.settings(t, `{"config_protocol":"`+proto+`","config_server_path":"prov.example.test/gs"}`)
+			_, err = f.c.UpdateSettings(jsonEdit(`{"config_server_path":""}`))
+			if fieldOf(err) != "config_protocol" {
+				t.Errorf("clearing config_server_path under %s: %v, want a field error on config_protocol", proto, err)
+			}
+			if s := f.c.Settings(); s.ConfigServerPath != "prov.example.test/gs" {
+				t.Errorf("refused edit changed config_server_path to %q", s.ConfigServerPath)
+			}
+			f.settings(t, `{"config_protocol":"http","config_server_path":""}`)
+		})
+	}
+}

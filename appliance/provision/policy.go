@@ -90,7 +90,7 @@ func CheckRender(p *appliance.Phone, a appliance.Assignment, site appliance.Sett
 	// The config server path is the box's own address in the real file;
 	// any valid one does for the check.
 	return profile.Check(profile.Input{MAC: p.MAC, Model: model, Assignment: a, Site: site.PhoneSettings,
-		ConfigServerPath: "198.18.0.1:80/p/check", AdminPassword: admin})
+		ConfigServerPath: "198.18.0.1:80/p/check", AdminPassword: admin, BoxProtocols: BoxConfigProtocols()})
 }
 
 // IsPoolCandidate reports whether a press may give p an extension from

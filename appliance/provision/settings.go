@@ -34,7 +34,7 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 		return c.settings, err
 	}
 	// The renderer's own check on every site value that reaches a config.
-	if err := profile.CheckSite(next.PhoneSettings); err != nil {
+	if err := profile.CheckSite(next.PhoneSettings, BoxConfigProtocols()); err != nil {
 		return c.settings, err
 	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
@@ -55,3 +55,16 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	}
 	return next, nil
 }
+
+// BoxConfigProtocols are the protocols phones can fetch their config from
+// this box over, at the address the config server path (P237) points to:
+// the address and port their first download arrived on
+// (profileInputLocked). Settings that would send phones to the box over
+// another protocol are refused (profile.Check).
+//
+// HTTPS HOOK: once the box serves configs over HTTPS, add
+// appliance.ProtocolHTTPS here, and make profileInputLocked put the HTTPS
+// listener's address and port into P237 (and set Input.BoxProtocols from
+// this function) when the site's config_protocol is https: P212=2 with
+// the plain-HTTP port would send the phone to https://box:80/….
+func BoxConfigProtocols() []string { return []string{appliance.ProtocolHTTP} }
