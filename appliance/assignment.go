@@ -26,6 +26,11 @@ type Assignment struct {
 	// Model is the model the installer expects (CSV import, pre-staging);
 	// the model the phone reports wins once it has been seen.
 	Model string `json:"model,omitempty"`
+	// NotifyURLForm is this phone's NOTIFY URL form (URLFormFile or
+	// URLFormFolder), for a phone whose firmware wants the other form
+	// than its family's; "" (or URLFormAuto, stored as "") defers to the
+	// site setting.
+	NotifyURLForm string `json:"notify_url_form,omitempty"`
 }
 
 // Account is one extra SIP account (account 2 onwards).
@@ -134,6 +139,13 @@ func (a Assignment) Normalize() (Assignment, error) {
 		return a, err
 	}
 	a.Codecs = codecs
+	a.NotifyURLForm = strings.ToLower(strings.TrimSpace(a.NotifyURLForm))
+	if a.NotifyURLForm == URLFormAuto {
+		a.NotifyURLForm = ""
+	}
+	if err := validateURLForm("notify_url_form", a.NotifyURLForm); err != nil {
+		return a, err
+	}
 	if a.Model != "" && !isModelName(a.Model) {
 		return a, fieldErr("model", "%q is not a model name", a.Model)
 	}

@@ -68,6 +68,11 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 	p.Source, p.Interface, p.Multicast = d.Source, d.Interface, d.Multicast
 	p.LastSeen = now
 	if p.Dialog == nil || p.Dialog.CallID != d.Dialog.CallID {
+		// A new SUBSCRIBE (not a retry of the last one) from a phone that
+		// took its NOTIFY but fetched nothing: it ignored the URL.
+		if hint := URLFormHint(p, c.urlFormLocked(p)); hint != "" && p.Dialog != nil {
+			c.eventLocked(d.MAC, appliance.EventNotify, hint)
+		}
 		dlg := d.Dialog
 		if p.Dialog != nil {
 			dlg.LocalCSeq = p.Dialog.LocalCSeq

@@ -209,3 +209,23 @@ func (c *Coordinator) ExtensionWarnings(m appliance.MAC) []string {
 	}
 	return IndexExtensions(c.assignments, c.settings).SharedExtensions(m, a, c.settings)
 }
+
+// URLFormHint is what the box says about a phone that answered its NOTIFY
+// with 2xx and has not fetched its config since (a firmware that does
+// not take the URL form it was sent ignores the NOTIFY silently:
+// docs/models.md): the other form, and how to choose it. form is the form
+// p was sent. "" when p is not such a phone.
+func URLFormHint(p *appliance.Phone, form string) string {
+	if p.State != appliance.StateNotified || p.LastNotify == nil || p.LastNotify.Result != appliance.NotifyOK {
+		return ""
+	}
+	if d := p.LastDownload; d != nil && !d.Time.Before(p.NotifiedAt) {
+		return ""
+	}
+	other := appliance.URLFormFolder
+	if form == appliance.URLFormFolder {
+		other = appliance.URLFormFile
+	}
+	return fmt.Sprintf("accepted the NOTIFY but has not fetched its config: its firmware may want the %s URL form instead of %s; "+
+		`set "notify_url_form":%q on its assignment (or in the settings for every phone)`, other, form, other)
+}
