@@ -318,3 +318,54 @@ func TestConfigProtocolNeedsReachableServer(t *testing.T) {
 		})
 	}
 }
+
+// Keys at the door follow the phone's model: a GXP2170 (48 on-screen
+// keys, no physical ones) takes two BLFs and its config carries them;
+// more keys than it has, or keys on a model not in the table, are
+// refused on keys naming the model, never accepted and dropped.
+func TestKeysFollowTheAnnouncedModel(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		keys  int
+		want  string // "" accepted; else a word the refusal on keys must hold
+	}{
+		{"GXP2170", 2, ""},
+		{"GXP2170", 36, ""},
+		{"GXP2170", 37, "GXP2170"},
+		{"GRP2612W", 2, ""},
+		{"GRP2612W", 3, "GRP2612"},
+		{"GXP1610", 1, "GXP1610"},
+		{"GXP9999", 1, "GXP9999"},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", tc.model, tc.keys), func(t *testing.T) {
+			f := newFixture(t)
+			m := mac(t, "000B82000001")
+			d := disc(m, "198.18.0.100", "c1")
+			d.Model = tc.model
+			f.c.discover(d)
+			a := assignment
+			for i := range tc.keys {
+				a.Keys = append(a.Keys, appliance.Key{Type: "blf", Value: fmt.Sprintf("3%02d", i), Label: fmt.Sprintf("K%d", i)})
+			}
+			_, err := f.c.Assign(m, a)
+			if tc.want != "" {
+				if fieldOf(err) != "keys" || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("Assign: %v, want a refusal on keys naming %s", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := f.c.Preview(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range a.Keys {
+				if !strings.Contains(string(cfg), ">"+k.Value+"<") || !strings.Contains(string(cfg), ">"+k.Label+"<") {
+					t.Errorf("key %+v not in the config", k)
+				}
+			}
+		})
+	}
+}

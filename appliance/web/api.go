@@ -35,6 +35,9 @@ type phoneJSON struct {
 	Notify       *appliance.NotifyOutcome `json:"notify"`
 	Downloads    int                      `json:"downloads"`
 	LastDownload *appliance.Download      `json:"last_download"`
+	// Displaced says which phone took this phone's address (it is not
+	// notified until it announces itself again); absent otherwise.
+	Displaced *appliance.Displacement `json:"displaced,omitempty"`
 }
 
 type assignmentJSON struct {
@@ -70,6 +73,7 @@ func toJSON(e provision.Entry) phoneJSON {
 		SIPPort: p.SIPPort, State: p.State, Assignment: maskAssignment(e.Assignment),
 		ConfigURL: e.ConfigURL, UserAgent: p.UserAgent, Interface: p.Interface, Multicast: p.Multicast,
 		NotifyBusy: e.InFlight, Notify: p.LastNotify, Downloads: p.Downloads, LastDownload: p.LastDownload,
+		Displaced: p.Displaced,
 	}
 	if p.IP.IsValid() {
 		ip := p.IP

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/pnpbox/pnpbox/appliance"
 	"net/http"
 	"strings"
 	"testing"
@@ -61,5 +62,32 @@ func TestDoorInputs(t *testing.T) {
 	}
 	if !strings.Contains(string(res.Body), "is also assigned to") {
 		t.Errorf("re-import answer has no warning: %s", res.Body)
+	}
+}
+
+// A phone whose address another phone took: the API shows which and
+// why, and provisioning it is refused until it announces itself again.
+func TestDisplacedPhoneShown(t *testing.T) {
+	b := newTestBox(t)
+	if code := b.admin.Call(t, "PUT", "/api/settings", `{"sip_server":"pbx.example.net"}`, nil); code != http.StatusOK {
+		t.Fatalf("settings: %d", code)
+	}
+	b.announce("000B82F30001", "198.18.0.3")
+	var p map[string]any
+	b.admin.Call(t, "PUT", "/api/phones/000B82F30001/assignment", `{"extension":"201","password":"pw-201-secret"}`, &p)
+	b.announce("000B82F30002", "198.18.0.3")
+	b.waitFor("A displaced", func() bool {
+		e, err := b.coord.Phone(appliance.MAC{0x00, 0x0b, 0x82, 0xf3, 0x00, 0x01})
+		return err == nil && e.Phone.Displaced != nil
+	})
+	b.admin.Call(t, "GET", "/api/phones/000B82F30001", "", &p)
+	d, _ := p["displaced"].(map[string]any)
+	if d["by"] != "000B82F30002" || d["addr"] != "198.18.0.3" || p["ip"] != nil {
+		t.Errorf("phone A: displaced %v, ip %v; want by 000B82F30002 at 198.18.0.3 and no ip", p["displaced"], p["ip"])
+	}
+	var out map[string]any
+	if code := b.admin.Call(t, "POST", "/api/phones/000B82F30001/provision", "", &out); code != http.StatusConflict ||
+		!strings.Contains(out["error"].(string), "000B82F30002 announced itself from 198.18.0.3") {
+		t.Errorf("provision A: %d %v, want 409 naming B and the address", code, out)
 	}
 }
