@@ -369,3 +369,30 @@ func TestKeysFollowTheAnnouncedModel(t *testing.T) {
 		})
 	}
 }
+
+// A settings change that would leave an assigned phone with a config it
+// cannot follow is refused, naming the phone: here the phone's own
+// p_values fetch over TFTP from the site's config server, and the site
+// then clears that server (the phone would be sent to the box, which
+// serves HTTP only).
+func TestSettingsChangeCheckedAgainstPhones(t *testing.T) {
+	f := newFixture(t)
+	f.settings(t, `{"config_server_path":"tftp.example.test"}`)
+	m := mac(t, "000B82000001")
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	a := assignment
+	a.PValues = map[string]string{"P212": "0"}
+	if _, err := f.c.Assign(m, a); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.c.UpdateSettings(jsonEdit(`{"config_server_path":""}`))
+	if fieldOf(err) != "settings" || !strings.Contains(err.Error(), "phone 000B82000001 (extension 201)") || !strings.Contains(err.Error(), "p_values.P212") {
+		t.Errorf("clearing config_server_path: %v, want a refusal naming the phone and its p_values.P212", err)
+	}
+	// Without the phone's override the same change is fine.
+	a.PValues = nil
+	if _, err := f.c.Assign(m, a); err != nil {
+		t.Fatal(err)
+	}
+	f.settings(t, `{"config_server_path":""}`)
+}
