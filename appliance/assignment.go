@@ -26,6 +26,11 @@ type Assignment struct {
 	// Model is the model the installer expects (CSV import, pre-staging);
 	// the model the phone reports wins once it has been seen.
 	Model string `json:"model,omitempty"`
+	// NotifyURLForm is this phone's NOTIFY URL form (URLFormFile or
+	// URLFormFolder), for a phone whose firmware wants the other form
+	// than its family's; "" (or URLFormAuto, stored as "") defers to the
+	// site setting.
+	NotifyURLForm string `json:"notify_url_form,omitempty"`
 }
 
 // Account is one extra SIP account (account 2 onwards).
@@ -112,7 +117,7 @@ func NormalizeCodecs(field string, in []string) ([]string, error) {
 func (a Assignment) Normalize() (Assignment, error) {
 	a.Extension = strings.TrimSpace(a.Extension)
 	a.AuthID = strings.TrimSpace(a.AuthID)
-	a.SIPServer = strings.TrimSpace(a.SIPServer)
+	a.SIPServer = CleanServer(a.SIPServer)
 	a.Model = strings.ToUpper(strings.TrimSpace(a.Model))
 	if err := ValidateSIPUser("extension", a.Extension, true); err != nil {
 		return a, err
@@ -134,6 +139,13 @@ func (a Assignment) Normalize() (Assignment, error) {
 		return a, err
 	}
 	a.Codecs = codecs
+	a.NotifyURLForm = strings.ToLower(strings.TrimSpace(a.NotifyURLForm))
+	if a.NotifyURLForm == URLFormAuto {
+		a.NotifyURLForm = ""
+	}
+	if err := validateURLForm("notify_url_form", a.NotifyURLForm); err != nil {
+		return a, err
+	}
 	if a.Model != "" && !isModelName(a.Model) {
 		return a, fieldErr("model", "%q is not a model name", a.Model)
 	}
@@ -142,7 +154,7 @@ func (a Assignment) Normalize() (Assignment, error) {
 		f := fmt.Sprintf("accounts[%d].", i)
 		acc.Extension = strings.TrimSpace(acc.Extension)
 		acc.AuthID = strings.TrimSpace(acc.AuthID)
-		acc.SIPServer = strings.TrimSpace(acc.SIPServer)
+		acc.SIPServer = CleanServer(acc.SIPServer)
 		if err := ValidateSIPUser(f+"extension", acc.Extension, true); err != nil {
 			return a, err
 		}
@@ -224,10 +236,27 @@ func ValidateDisplayName(field, s string) error {
 	return nil
 }
 
+// CleanServer trims a SIP server and drops a leading "sip:" (any case):
+// PBXs show their registrar as a SIP URI ("sip:pbx.example.test") and
+// installers copy it as shown; the phone's server field takes the host.
+// "sips:" is kept, so that ValidateServer refuses it: TLS is a separate
+// phone setting, not part of the host.
+func CleanServer(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 4 && strings.EqualFold(s[:4], "sip:") {
+		s = s[4:]
+	}
+	return s
+}
+
 // ValidateServer checks "host", "host:port", "ip" or "ip:port".
 func ValidateServer(field, s string) error {
 	if s == "" {
 		return nil
+	}
+	if i := strings.Index(s, ":"); i > 0 && !strings.ContainsAny(s[:i], ".[") && !isDigits(s[i+1:]) && net.ParseIP(s) == nil {
+		// "sips:host", "http://host": a URI scheme, not a port.
+		return fieldErr(field, "write the host without %q (host or host:port)", s[:i+1])
 	}
 	host, port := s, ""
 	if h, p, err := net.SplitHostPort(s); err == nil {
@@ -277,4 +306,13 @@ func isModelName(s string) bool {
 		}
 	}
 	return true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -30,4 +30,8 @@ const (
 	EventImport  = "import"  // a CSV import was applied
 	EventAlert   = "alert"   // an alert was raised or acknowledged
 	EventRestore = "restore" // the database was replaced by a backup
+	// EventIdentity: two phones' identities crossed: one took another's
+	// address, or a download's User-Agent named another phone than the
+	// token's.
+	EventIdentity = "identity"
 )

@@ -67,6 +67,19 @@ type Phone struct {
 	// NotifiedAt is when the current provisioning round's NOTIFY was
 	// answered; downloads after it count towards downloaded/provisioned.
 	NotifiedAt time.Time `json:"notified_at,omitzero"`
+	// Displaced is set when another phone announced itself from the
+	// address this one was recorded at (a DHCP lease handed on, a bench
+	// swap): the address, port and dialog are cleared, so that nothing
+	// meant for this phone is sent to the other one, until this phone
+	// announces itself again. nil otherwise.
+	Displaced *Displacement `json:"displaced,omitempty"`
+}
+
+// Displacement says which phone took a phone's address, and when.
+type Displacement struct {
+	By   MAC        `json:"by"`   // the phone now announcing itself from Addr
+	Addr netip.Addr `json:"addr"` // the address this phone lost
+	Time time.Time  `json:"time"`
 }
 
 // Seen reports whether the phone has ever sent a SUBSCRIBE.

@@ -16,7 +16,19 @@ const (
 const (
 	URLFormFile   = "file"   // http://box:port/p/<token>/cfg<MAC> (the vendor guide's form)
 	URLFormFolder = "folder" // http://box:port/p/<token>/ (some firmware is reported to want it)
+	// URLFormAuto defers to the next level: a phone's choice to the
+	// site's, the site's to the model family's default (docs/models.md).
+	URLFormAuto = "auto"
 )
+
+// validateURLForm checks a NOTIFY URL form choice; "" is URLFormAuto.
+func validateURLForm(field, f string) error {
+	switch f {
+	case "", URLFormAuto, URLFormFile, URLFormFolder:
+		return nil
+	}
+	return fieldErr(field, "must be %q (the model family's form), %q or %q", URLFormAuto, URLFormFile, URLFormFolder)
+}
 
 // Settings are the site defaults, edited through GET|PUT /api/settings.
 // PUT merges: fields absent from the request keep their value.
@@ -28,6 +40,10 @@ const (
 // (AdmissionSettings, admission.go).
 type Settings struct {
 	ProvisionMode string `json:"provision_mode"`
+	// NotifyURLForm is the site's NOTIFY URL form: URLFormAuto (the
+	// default: each phone's model family decides, docs/models.md),
+	// URLFormFile or URLFormFolder for every phone without its own choice
+	// (Assignment.NotifyURLForm).
 	NotifyURLForm string `json:"notify_url_form"`
 
 	PhoneSettings
@@ -38,15 +54,15 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		ProvisionMode:     ModeButton,
-		NotifyURLForm:     URLFormFile,
+		NotifyURLForm:     URLFormAuto,
 		AdmissionSettings: DefaultAdmissionSettings(),
 	}
 }
 
 // Normalize validates s and returns the cleaned copy the box stores.
 func (s Settings) Normalize() (Settings, error) {
-	s.SIPServer = strings.TrimSpace(s.SIPServer)
-	s.OutboundProxy = strings.TrimSpace(s.OutboundProxy)
+	s.SIPServer = CleanServer(s.SIPServer)
+	s.OutboundProxy = CleanServer(s.OutboundProxy)
 	s.NTPServer = strings.TrimSpace(s.NTPServer)
 	s.Timezone = strings.TrimSpace(s.Timezone)
 	if s.ProvisionMode == "" {
@@ -55,11 +71,12 @@ func (s Settings) Normalize() (Settings, error) {
 	if s.ProvisionMode != ModeButton && s.ProvisionMode != ModeAuto {
 		return s, fieldErr("provision_mode", "must be %q or %q", ModeButton, ModeAuto)
 	}
+	s.NotifyURLForm = strings.ToLower(strings.TrimSpace(s.NotifyURLForm))
 	if s.NotifyURLForm == "" {
-		s.NotifyURLForm = URLFormFile
+		s.NotifyURLForm = URLFormAuto
 	}
-	if s.NotifyURLForm != URLFormFile && s.NotifyURLForm != URLFormFolder {
-		return s, fieldErr("notify_url_form", "must be %q or %q", URLFormFile, URLFormFolder)
+	if err := validateURLForm("notify_url_form", s.NotifyURLForm); err != nil {
+		return s, err
 	}
 	if err := ValidateServer("sip_server", s.SIPServer); err != nil {
 		return s, err

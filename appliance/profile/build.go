@@ -31,6 +31,10 @@ type Input struct {
 	// AdminPassword is P2 for this phone: the site's value or one generated
 	// for this phone; the caller decides. Empty leaves P2 out.
 	AdminPassword string
+	// BoxProtocols are the protocols (appliance.ProtocolHTTP, …) the box
+	// serves configs over at ConfigServerPath; nil means HTTP only. Check
+	// refuses a P212 outside them while P237 is the box's own path.
+	BoxProtocols []string
 }
 
 // pvalue is one P-value and the input field it came from, so that a value

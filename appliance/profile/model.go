@@ -171,7 +171,7 @@ func URLForm(model string) (form string, known bool) {
 // URLFormAuto is a per-phone or per-site NOTIFY URL form that defers to
 // the next level: the phone to the site, the site to the model family.
 // "" means the same.
-const URLFormAuto = "auto"
+const URLFormAuto = appliance.URLFormAuto
 
 // ChooseURLForm returns the NOTIFY URL form for a phone of model: the
 // phone's own choice, else the site's, else the family default

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 
 	"github.com/pnpbox/pnpbox/appliance"
-	"github.com/pnpbox/pnpbox/appliance/profile"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -30,11 +29,12 @@ func (c *Coordinator) Assign(m appliance.MAC, a appliance.Assignment) (appliance
 		return a, &appliance.FieldError{Field: "password", Msg: "required"}
 	}
 	p := c.phones[m]
-	model := a.Model
-	if p != nil && p.Model != "" {
-		model = p.Model
+	check := p
+	if check == nil {
+		check = &appliance.Phone{MAC: m}
 	}
-	if err := profile.Validate(a, model); err != nil {
+	// The renderer's own check: what it could not write is refused here.
+	if err := CheckRender(check, a, c.settings); err != nil {
 		return a, err
 	}
 	if had && equalAssignments(old, a) {

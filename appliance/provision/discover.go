@@ -55,12 +55,24 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 		if p.IP.IsValid() {
 			c.eventLocked(d.MAC, appliance.EventState, fmt.Sprintf("address changed from %s to %s", p.IP, target.Addr()))
 		}
+		if p.IP != target.Addr() {
+			c.displaceLocked(d.MAC, target.Addr(), now)
+		}
 		p.IP, p.SIPPort = target.Addr(), int(target.Port())
+		soon = true
+	}
+	if p.Displaced != nil {
+		p.Displaced = nil // it has announced itself again
 		soon = true
 	}
 	p.Source, p.Interface, p.Multicast = d.Source, d.Interface, d.Multicast
 	p.LastSeen = now
 	if p.Dialog == nil || p.Dialog.CallID != d.Dialog.CallID {
+		// A new SUBSCRIBE (not a retry of the last one) from a phone that
+		// took its NOTIFY but fetched nothing: it ignored the URL.
+		if hint := URLFormHint(p, c.urlFormLocked(p)); hint != "" && p.Dialog != nil {
+			c.eventLocked(d.MAC, appliance.EventNotify, hint)
+		}
 		dlg := d.Dialog
 		if p.Dialog != nil {
 			dlg.LocalCSeq = p.Dialog.LocalCSeq

@@ -46,6 +46,8 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	switch {
 	case !ok || p == nil:
 		why = "unknown token"
+	case c.userAgentMismatchLocked(m, r): // identity.go
+		why = "User-Agent names another phone"
 	case !assigned:
 		why = "no assignment"
 	case appliance.MatchMAC(c.settings.DenyMACs, m):

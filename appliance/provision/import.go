@@ -10,7 +10,6 @@ import (
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/assigncsv"
-	"github.com/pnpbox/pnpbox/appliance/profile"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
@@ -26,6 +25,17 @@ type ImportResult struct {
 	// nothing; it never removes an assignment.
 	Skipped int            `json:"skipped"`
 	Changes []ImportChange `json:"changes"`
+	// Warnings are what the file does that is allowed but worth a look
+	// (an extension several phones hold), by line; absent when none.
+	Warnings []ImportWarning `json:"warnings,omitempty"`
+}
+
+// ImportWarning is one allowed but noteworthy thing a row does.
+type ImportWarning struct {
+	Line    int           `json:"line"`
+	MAC     appliance.MAC `json:"mac"`
+	Field   string        `json:"field"`
+	Warning string        `json:"warning"`
 }
 
 // ImportChange is one assignment an import creates or changes. Fields
@@ -55,8 +65,9 @@ const maxReportedRows = 1000
 
 // ImportCSV imports assignments from a CSV file (assigncsv's format): all
 // or nothing. Every row is checked (MAC, required fields, the same checks
-// as a single assignment, model limits, duplicate MACs and extensions in
-// the file and against assignments of phones the file does not list);
+// as a single assignment, the renderer's check, duplicate MACs in the
+// file); an extension several phones hold is allowed and listed in
+// Warnings, as the API does (SharedExtensions);
 // any bad row rejects the file with an *ImportError listing every bad row.
 // A good file is committed in one transaction. With dryRun nothing is
 // written; the result says what would change.
@@ -215,11 +226,8 @@ func planImport(file *assigncsv.File, base importBase) ([]plannedRow, ImportResu
 			badRow(row, raw, &appliance.FieldError{Field: assigncsv.ColPassword, Msg: "required for a phone without an assignment"})
 			continue
 		}
-		model := a.Model
-		if reported := base.models[m]; reported != "" {
-			model = reported
-		}
-		if err := profile.Validate(a, model); err != nil {
+		// The renderer's own check, as for an assignment through the API.
+		if err := CheckRender(&appliance.Phone{MAC: m, Model: base.models[m]}, a, site); err != nil {
 			badRow(row, raw, err)
 			continue
 		}
@@ -232,43 +240,23 @@ func planImport(file *assigncsv.File, base importBase) ([]plannedRow, ImportResu
 		plan = append(plan, pl)
 	}
 
-	// Extensions: unique within the file, and not held by a phone the file
-	// does not list. Keyed by server, since one extension on two PBXs is
-	// two accounts.
-	type holder struct {
-		line int
-		mac  appliance.MAC
-	}
-	inPlan := make(map[appliance.MAC]bool, len(plan))
-	for _, pl := range plan {
-		inPlan[pl.mac] = true
-	}
-	held := map[string]holder{}
-	for m, a := range base.assignments {
-		if inPlan[m] {
-			continue // replaced by its row (which carries the kept extra accounts)
-		}
-		for _, k := range extensionKeys(a, site) {
-			held[k] = holder{mac: m}
-		}
+	// Extensions several phones hold: allowed, with a warning, by the
+	// rule the API uses (SharedExtensions), against the assignments as
+	// they would be after the import.
+	after := maps.Clone(base.assignments)
+	if after == nil {
+		after = map[appliance.MAC]appliance.Assignment{}
 	}
 	for _, pl := range plan {
-		for i, k := range extensionKeys(pl.a, site) {
-			h, taken := held[k]
-			if !taken || h.mac == pl.mac {
-				held[k] = holder{line: pl.row.Line, mac: pl.mac}
-				continue
-			}
-			what := "extension " + pl.a.Extension
-			if i > 0 {
-				what = fmt.Sprintf("extension %s (account %d, kept from the stored assignment)", pl.a.Accounts[i-1].Extension, i+1)
-			}
-			where := fmt.Sprintf("is already assigned to %s, which this file does not list", h.mac)
-			if h.line > 0 {
-				where = fmt.Sprintf("is also on line %d", h.line)
-			}
-			badRow(pl.row, pl.mac.String(), &appliance.FieldError{Field: assigncsv.ColExtension, Msg: what + " " + where})
-			break
+		after[pl.mac] = pl.a
+	}
+	ix := IndexExtensions(after, site)
+	for _, pl := range plan {
+		if len(bad) > 0 {
+			break // the file is rejected: the rows' errors are the answer
+		}
+		for _, w := range ix.SharedExtensions(pl.mac, pl.a, site) {
+			res.Warnings = append(res.Warnings, ImportWarning{Line: pl.row.Line, MAC: pl.mac, Field: assigncsv.ColExtension, Warning: w})
 		}
 	}
 	if len(bad) > 0 {

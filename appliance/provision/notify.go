@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/profile"
 )
 
 // canNotifyLocked is MayNotify for p with the coordinator's facts.
@@ -71,12 +72,24 @@ func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.NotifyOutcome) {
 	c.markSoon(m)
 }
 
-// configURLLocked is the URL the NOTIFY carries: the vendor guide's file
-// form (…/p/<token>/cfg<MAC>) or, by setting, the folder form.
+// configURLLocked is the URL the NOTIFY carries: the file form
+// (…/p/<token>/cfg<MAC>) or the folder form (…/p/<token>/), as
+// urlFormLocked chooses.
 func (c *Coordinator) configURLLocked(p *appliance.Phone, local netip.Addr) string {
 	base := fmt.Sprintf("http://%s/p/%s/", netip.AddrPortFrom(local, uint16(c.cfg.HTTPPort)), p.Token)
-	if c.settings.NotifyURLForm == appliance.URLFormFolder {
+	if c.urlFormLocked(p) == appliance.URLFormFolder {
 		return base
 	}
 	return base + "cfg" + p.MAC.String()
+}
+
+// urlFormLocked is p's NOTIFY URL form: its assignment's choice, else the
+// site's, else its model family's default (profile.ChooseURLForm).
+func (c *Coordinator) urlFormLocked(p *appliance.Phone) string {
+	a := c.assignments[p.MAC]
+	model := p.Model
+	if model == "" {
+		model = a.Model
+	}
+	return profile.ChooseURLForm(model, a.NotifyURLForm, c.settings.NotifyURLForm)
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,12 +41,15 @@ func IsPending(p *appliance.Phone, assigned bool, now time.Time) bool {
 // MayNotify says why p cannot be sent a NOTIFY now, or nil. a is p's
 // assignment (nil: none), inFlight whether a NOTIFY to p is unanswered
 // yet, site the settings. The reasons, in the order checked, wrap
-// ErrNoAssignment, ErrNotSeen, ErrBusy, ErrDenied, ErrUnsupported and
-// ErrNoSIPServer.
+// ErrNoAssignment, ErrDisplaced, ErrNotSeen, ErrBusy, ErrDenied,
+// ErrUnsupported, ErrNoSIPServer and ErrCannotRender.
 func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site appliance.Settings) error {
 	switch {
 	case a == nil:
 		return ErrNoAssignment
+	case p.Displaced != nil:
+		return fmt.Errorf("%w: %s announced itself from %s, this phone's last address; it is notified once it announces itself again",
+			ErrDisplaced, p.Displaced.By, p.Displaced.Addr)
 	case !p.Seen() || p.Dialog == nil:
 		return ErrNotSeen
 	case inFlight:
@@ -58,7 +62,35 @@ func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site 
 		// The phone would download a config it cannot register with.
 		return ErrNoSIPServer
 	}
+	if err := CheckRender(p, *a, site); err != nil {
+		// The phone would be told to fetch a file the box cannot write.
+		return fmt.Errorf("%w: %v", ErrCannotRender, err)
+	}
 	return nil
+}
+
+// ErrCannotRender is MayNotify's reason for a phone whose config cannot
+// be rendered (the renderer's *appliance.FieldError follows it).
+var ErrCannotRender = errors.New("its config cannot be rendered")
+
+// CheckRender runs the renderer's own check (profile.Check) on the config
+// phone p would download with assignment a under site: the check every
+// door (API, CSV import, settings) and MayNotify share. p may be a phone
+// the box has not seen (only MAC and Model count then). The error is a
+// *appliance.FieldError naming the field.
+func CheckRender(p *appliance.Phone, a appliance.Assignment, site appliance.Settings) error {
+	model := p.Model
+	if model == "" {
+		model = a.Model
+	}
+	admin := site.PhoneAdminPassword
+	if admin == "" {
+		admin = p.AdminPassword
+	}
+	// The config server path is the box's own address in the real file;
+	// any valid one does for the check.
+	return profile.Check(profile.Input{MAC: p.MAC, Model: model, Assignment: a, Site: site.PhoneSettings,
+		ConfigServerPath: "198.18.0.1:80/p/check", AdminPassword: admin, BoxProtocols: BoxConfigProtocols()})
 }
 
 // IsPoolCandidate reports whether a press may give p an extension from
@@ -117,4 +149,83 @@ func (p PoolPlan) Summary() string {
 		s += fmt.Sprintf("; %d phones left without one: %s", len(p.Left), p.Reason)
 	}
 	return s
+}
+
+// ExtensionIndex is which phones hold each account, keyed by SIP server
+// (the site's when an assignment names none) and extension: one
+// extension on two PBXs is two accounts.
+type ExtensionIndex map[string][]appliance.MAC
+
+// IndexExtensions indexes every account of assignments under site.
+func IndexExtensions(assignments map[appliance.MAC]appliance.Assignment, site appliance.Settings) ExtensionIndex {
+	ix := ExtensionIndex{}
+	for m, a := range assignments {
+		for _, k := range extensionKeys(a, site) {
+			if !slices.Contains(ix[k], m) {
+				ix[k] = append(ix[k], m)
+			}
+		}
+	}
+	for k := range ix {
+		slices.SortFunc(ix[k], func(a, b appliance.MAC) int { return strings.Compare(a.String(), b.String()) })
+	}
+	return ix
+}
+
+// SharedExtensions is the one rule on extensions several phones hold,
+// for the API, the CSV import and the page alike: allowed (many PBXs
+// ring every phone registered on one extension), with a warning for each
+// account of phone m (assignment a, indexed in ix) that another phone
+// also holds. nil when none is shared.
+func (ix ExtensionIndex) SharedExtensions(m appliance.MAC, a appliance.Assignment, site appliance.Settings) []string {
+	var out []string
+	for i, k := range extensionKeys(a, site) {
+		var others []string
+		for _, o := range ix[k] {
+			if o != m {
+				others = append(others, o.String())
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		what := "extension " + a.Extension
+		if i > 0 {
+			what = fmt.Sprintf("extension %s (account %d)", a.Accounts[i-1].Extension, i+1)
+		}
+		out = append(out, fmt.Sprintf("%s is also assigned to %s: allowed, every phone on it rings", what, strings.Join(others, ", ")))
+	}
+	return out
+}
+
+// ExtensionWarnings are SharedExtensions for phone m as stored now: what
+// the API answers after an assignment (nil when m has none).
+func (c *Coordinator) ExtensionWarnings(m appliance.MAC) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.assignments[m]
+	if !ok {
+		return nil
+	}
+	return IndexExtensions(c.assignments, c.settings).SharedExtensions(m, a, c.settings)
+}
+
+// URLFormHint is what the box says about a phone that answered its NOTIFY
+// with 2xx and has not fetched its config since (a firmware that does
+// not take the URL form it was sent ignores the NOTIFY silently:
+// docs/models.md): the other form, and how to choose it. form is the form
+// p was sent. "" when p is not such a phone.
+func URLFormHint(p *appliance.Phone, form string) string {
+	if p.State != appliance.StateNotified || p.LastNotify == nil || p.LastNotify.Result != appliance.NotifyOK {
+		return ""
+	}
+	if d := p.LastDownload; d != nil && !d.Time.Before(p.NotifiedAt) {
+		return ""
+	}
+	other := appliance.URLFormFolder
+	if form == appliance.URLFormFolder {
+		other = appliance.URLFormFile
+	}
+	return fmt.Sprintf("accepted the NOTIFY but has not fetched its config: its firmware may want the %s URL form instead of %s; "+
+		`set "notify_url_form":%q on its assignment (or in the settings for every phone)`, other, form, other)
 }

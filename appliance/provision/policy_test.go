@@ -158,12 +158,15 @@ func TestPlanImport(t *testing.T) {
 				{Line: 2, MAC: appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 2}, Action: "create"},
 				{Line: 3, MAC: known, Action: "update", Fields: []string{"display_name"}}}}, nil},
 		{"no change", head + "000B82000001,201,,Old\n", ImportResult{Rows: 1, Unchanged: 1, Changes: []ImportChange{}}, nil},
+		{"shared extension: allowed, with a warning", head + "000B82000002,201,pw-202-secret,Also 201\n",
+			ImportResult{Rows: 1, Created: 1, Changes: []ImportChange{{Line: 2, MAC: appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 2}, Action: "create"}},
+				Warnings: []ImportWarning{{Line: 2, MAC: appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 2}, Field: "extension",
+					Warning: "extension 201 is also assigned to 000B82000001: allowed, every phone on it rings"}}}, nil},
 		{"every bad row, by line", head +
 			"000B82000002,201,pw-202-secret,Takes 201\n" +
 			"nonsense,203,pw-203-secret,x\n" +
 			"000B82000004,204,,No password\n",
 			ImportResult{Rows: 3, Changes: []ImportChange{}}, []assigncsv.RowError{
-				{Line: 2, MAC: "000B82000002", Field: "extension", Error: "extension 201 is already assigned to 000B82000001, which this file does not list"},
 				{Line: 3, MAC: "nonsense", Field: "mac", Error: `bad MAC address: "nonsense": unexpected character 'n'`},
 				{Line: 4, MAC: "000B82000004", Field: "password", Error: "required for a phone without an assignment"}}},
 	} {

@@ -50,6 +50,9 @@ func (c *Coordinator) ProvisionAll() (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Skip{MAC: m, Reason: err.Error()})
 			continue
 		}
+		if hint := URLFormHint(p, c.urlFormLocked(p)); hint != "" { // notified long ago, nothing fetched
+			c.eventLocked(m, appliance.EventNotify, hint)
+		}
 		c.startNotifyLocked(p, "provision all pending")
 		sum.Sent = append(sum.Sent, m)
 	}

@@ -1,6 +1,10 @@
 package provision
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/profile"
 	"github.com/pnpbox/pnpbox/appliance/store"
@@ -33,6 +37,13 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	if err := profile.ValidateSettings(next.PhoneSettings); err != nil {
 		return c.settings, err
 	}
+	// The renderer's own check on every site value that reaches a config.
+	if err := profile.CheckSite(next.PhoneSettings, BoxConfigProtocols()); err != nil {
+		return c.settings, err
+	}
+	if err := c.checkAssignmentsLocked(next); err != nil {
+		return c.settings, err
+	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
 	if err := c.commitLocked(store.Write{Settings: &next, Events: []appliance.Event{ev}}); err != nil {
 		return c.settings, err
@@ -50,4 +61,54 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 		}
 	}
 	return next, nil
+}
+
+// BoxConfigProtocols are the protocols phones can fetch their config from
+// this box over, at the address the config server path (P237) points to:
+// the address and port their first download arrived on
+// (profileInputLocked). Settings that would send phones to the box over
+// another protocol are refused (profile.Check).
+//
+// HTTPS HOOK: once the box serves configs over HTTPS, add
+// appliance.ProtocolHTTPS here, and make profileInputLocked put the HTTPS
+// listener's address and port into P237 (and set Input.BoxProtocols from
+// this function) when the site's config_protocol is https: P212=2 with
+// the plain-HTTP port would send the phone to https://box:80/….
+func BoxConfigProtocols() []string { return []string{appliance.ProtocolHTTP} }
+
+// checkAssignmentsLocked runs the renderer's check (CheckRender) on every
+// assigned phone under the settings next: a settings change that leaves
+// some phone with a config it could not render or follow (say
+// config_server_path cleared while an assignment's p_values set P212 to
+// TFTP) is refused, naming the phone. A phone that fails the check
+// under the current settings too does not block the change. The error is a
+// *appliance.FieldError on the setting when the failing value comes from
+// the settings, else on "settings" with the phone's field in the message.
+func (c *Coordinator) checkAssignmentsLocked(next appliance.Settings) error {
+	for _, m := range c.sortedMACsLocked() {
+		a, ok := c.assignments[m]
+		if !ok {
+			continue
+		}
+		p := c.phones[m]
+		if p == nil {
+			p = &appliance.Phone{MAC: m}
+		}
+		err := CheckRender(p, a, next)
+		if err == nil || CheckRender(p, a, c.settings) != nil {
+			// Fine, or already failing before this change (an old
+			// database): MayNotify keeps that phone from being notified,
+			// and it must not block every settings change.
+			continue
+		}
+		var fe *appliance.FieldError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		if f, fromSite := strings.CutPrefix(fe.Field, "settings."); fromSite {
+			return &appliance.FieldError{Field: f, Msg: fmt.Sprintf("phone %s (extension %s) could not be provisioned: %s", m, a.Extension, fe.Msg)}
+		}
+		return &appliance.FieldError{Field: "settings", Msg: fmt.Sprintf("phone %s (extension %s) could not be provisioned with these settings: its %s: %s", m, a.Extension, fe.Field, fe.Msg)}
+	}
+	return nil
 }

@@ -35,6 +35,9 @@ type phoneJSON struct {
 	Notify       *appliance.NotifyOutcome `json:"notify"`
 	Downloads    int                      `json:"downloads"`
 	LastDownload *appliance.Download      `json:"last_download"`
+	// Displaced says which phone took this phone's address (it is not
+	// notified until it announces itself again); absent otherwise.
+	Displaced *appliance.Displacement `json:"displaced,omitempty"`
 }
 
 type assignmentJSON struct {
@@ -70,6 +73,7 @@ func toJSON(e provision.Entry) phoneJSON {
 		SIPPort: p.SIPPort, State: p.State, Assignment: maskAssignment(e.Assignment),
 		ConfigURL: e.ConfigURL, UserAgent: p.UserAgent, Interface: p.Interface, Multicast: p.Multicast,
 		NotifyBusy: e.InFlight, Notify: p.LastNotify, Downloads: p.Downloads, LastDownload: p.LastDownload,
+		Displaced: p.Displaced,
 	}
 	if p.IP.IsValid() {
 		ip := p.IP
@@ -135,7 +139,17 @@ func (s *server) putAssignment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.writePhone(w, m)
+	e, err := s.Coord.Phone(m)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	// The phone, and what is allowed but worth a look (an extension other
+	// phones hold too): the rule the CSV import's warnings follow.
+	writeJSON(w, http.StatusOK, struct {
+		phoneJSON
+		Warnings []string `json:"warnings,omitempty"`
+	}{toJSON(e), s.Coord.ExtensionWarnings(m)})
 }
 
 func (s *server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
@@ -360,7 +374,7 @@ func (s *server) classify(err error) (int, string) {
 		return http.StatusNotFound, "no such phone"
 	case errors.Is(err, provision.ErrNoAssignment), errors.Is(err, provision.ErrNotSeen),
 		errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrUnsupported), errors.Is(err, provision.ErrDenied),
-		errors.Is(err, provision.ErrNoSIPServer):
+		errors.Is(err, provision.ErrNoSIPServer), errors.Is(err, provision.ErrDisplaced):
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return http.StatusInsufficientStorage, diskFull
