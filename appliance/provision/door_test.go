@@ -179,8 +179,8 @@ func TestUnrenderablePhoneNeverNotified(t *testing.T) {
 	f.c.discover(d)
 	sum, _ := f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if f.n.count() != 0 || len(sum.Skipped) != 1 {
-		t.Fatalf("%d NOTIFYs, summary %+v", f.n.count(), sum)
+	if f.n.Count() != 0 || len(sum.Skipped) != 1 {
+		t.Fatalf("%d NOTIFYs, summary %+v", f.n.Count(), sum)
 	}
 	if r := sum.Skipped[0].Reason; !strings.Contains(r, "config cannot be rendered") || !strings.Contains(r, "keys") || !strings.Contains(r, "GXP1610") {
 		t.Errorf("reason %q, want the render failure naming keys and the model", r)
@@ -193,7 +193,7 @@ func TestUnrenderablePhoneNeverNotified(t *testing.T) {
 	d.Dialog.CallID = "c2"
 	f.c.discover(d)
 	f.c.notifWG.Wait()
-	if f.n.count() != 0 {
+	if f.n.Count() != 0 {
 		t.Errorf("auto mode notified an unrenderable phone")
 	}
 }

@@ -31,8 +31,8 @@ func TestNewMACAtAddressDisplacesOldPhone(t *testing.T) {
 	}
 	sum, _ := f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if len(sum.Sent) != 0 || f.n.count() != 0 {
-		t.Fatalf("NOTIFY sent for A at B's address: summary %+v, %d NOTIFYs", sum, f.n.count())
+	if len(sum.Sent) != 0 || f.n.Count() != 0 {
+		t.Fatalf("NOTIFY sent for A at B's address: summary %+v, %d NOTIFYs", sum, f.n.Count())
 	}
 	if len(sum.Skipped) != 1 || !strings.Contains(sum.Skipped[0].Reason, "000B82F30002 announced itself from 198.18.5.3") {
 		t.Errorf("skipped %+v, want A with the reason naming B and the address", sum.Skipped)
@@ -53,8 +53,8 @@ func TestNewMACAtAddressDisplacesOldPhone(t *testing.T) {
 	f.c.discover(discAt(a, "198.18.5.9:5060", "a-2"))
 	sum, _ = f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if len(sum.Sent) != 1 || f.n.calls[0].dialog.RemoteAddr.String() != "198.18.5.9:5060" {
-		t.Fatalf("after A re-announced: summary %+v, calls %+v", sum, f.n.calls)
+	if len(sum.Sent) != 1 || f.n.Calls()[0].Dialog.RemoteAddr.String() != "198.18.5.9:5060" {
+		t.Fatalf("after A re-announced: summary %+v, calls %+v", sum, f.n.Calls())
 	}
 }
 

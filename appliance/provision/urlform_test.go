@@ -27,10 +27,10 @@ func notifyURL(t *testing.T, model, site, phone string) string {
 	}
 	f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if f.n.count() != 1 {
-		t.Fatalf("%d NOTIFYs", f.n.count())
+	if f.n.Count() != 1 {
+		t.Fatalf("%d NOTIFYs", f.n.Count())
 	}
-	return f.n.calls[0].url
+	return f.n.Calls()[0].URL
 }
 
 func formOf(url string) string {
@@ -185,8 +185,8 @@ func TestURLFormHintOnStaleNotify(t *testing.T) {
 	f.c.mu.Unlock()
 	f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if f.n.count() != 2 {
-		t.Fatalf("%d NOTIFYs, want the stale phone notified again", f.n.count())
+	if f.n.Count() != 2 {
+		t.Fatalf("%d NOTIFYs, want the stale phone notified again", f.n.Count())
 	}
 	var hints int
 	for _, e := range f.events(t, appliance.EventNotify) {
