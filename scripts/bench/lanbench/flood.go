@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -92,4 +95,74 @@ func floodSubscribe(local string, n int) []byte {
 		"Event: ua-profile;profile-type=\"device\";vendor=\"Grandstream\";model=\"GXP2140\";version=\"1.0.11.3\"\r\n"+
 		"Accept: application/url\r\n"+
 		"Content-Length: 0\r\n\r\n", mac, local, n, mac, n, mac, n, local, local)
+}
+
+// floods: 30,000 SUBSCRIBEs/s from one host, then from 1,000 on-subnet
+// sources, while 50 phones boot; pnpd and Kamailio in turn.
+func (s *suite) floods(ctx context.Context) error {
+	// The flood runs for dur; the phones boot over spread from dur/4 on
+	// and wait up to wait for their answers, all inside the flood.
+	rate, dur, phones, spread, wait := 30000, 5*time.Second, 50, time.Second, 3*time.Second
+	if s.smoke {
+		rate, dur, phones, spread, wait = 2000, 2*time.Second, 5, 300*time.Millisecond, 1300*time.Millisecond
+	}
+	for _, sources := range []int{1, 1000} {
+		if s.smoke && sources > 1 {
+			sources = 20
+		}
+		run := func(target string, startServer func() (func(), error)) (stormResult, string, error) {
+			stop, err := startServer()
+			if err != nil {
+				return stormResult{}, "", err
+			}
+			defer stop()
+			first := netip.MustParseAddr(hostSideIP)
+			if sources > 1 {
+				first = floodBase
+			}
+			floodOut := make(chan string, 1)
+			go func() {
+				out, _ := s.output(ctx, dur+30*time.Second, phNS, filepath.Join(s.bin, "lanbench"), "flood", "-target", target,
+					"-rate", strconv.Itoa(rate), "-sources", strconv.Itoa(sources), "-first-ip", first.String(), "-for", dur.String())
+				floodOut <- strings.TrimSpace(out)
+			}()
+			time.Sleep(dur / 4) // the flood is on before the phones boot
+			ptarget := ""
+			if target != boxIP+":5060" {
+				ptarget = target
+			}
+			r, err := s.phonesim(ctx, phones, spread, ptarget, phoneBase, "000B82500000", wait)
+			sent := <-floodOut
+			return r, sent, err
+		}
+		pr, sent, err := run(boxIP+":5060", func() (func(), error) {
+			d, err := s.freshPnpd(ctx, fmt.Sprintf("flood%d", sources))
+			if err != nil {
+				return nil, err
+			}
+			return d.stop, nil
+		})
+		if err != nil {
+			return err
+		}
+		x := row{what: fmt.Sprintf("%d phones booting under %d SUBSCRIBEs/s from %d source(s) (%s)", phones, rate, sources, sent), pnpd: pr.String()}
+		if s.refs {
+			kr, _, err := run(kamailioAddr, func() (func(), error) {
+				k, err := s.startKamailio()
+				if err != nil {
+					return nil, err
+				}
+				return k.stop, nil
+			})
+			if err != nil {
+				return err
+			}
+			x.ref, x.ratio = kr.String(), ratio(kr.p99, pr.p99, "p99 ")
+		}
+		s.rep.add("flood", x)
+		if s.smoke && pr.answered != phones {
+			return fmt.Errorf("smoke flood: %d/%d phones answered", pr.answered, phones)
+		}
+	}
+	return nil
 }
