@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 type suite struct {
@@ -34,11 +35,26 @@ func runSuite(ctx context.Context, args []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces)")
 	}
+	// The LAN's namespaces, uplink and addresses have fixed names: a second
+	// run (make bench beside make test's smoke run) waits for the first
+	// instead of tearing its LAN down under it.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "pnpbench.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
 	work, err := os.MkdirTemp("", "pnpbench.")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer func() {
+		if os.Getenv("LANBENCH_KEEP") == "" { // LANBENCH_KEEP=1 keeps pnpd's logs for a look
+			os.RemoveAll(work)
+		}
+	}()
 	os.Chmod(work, 0o755) // nginx's workers run unprivileged
 	logf, err := os.Create(filepath.Join(filepath.Dir(*out), "bench.log"))
 	if err != nil {
