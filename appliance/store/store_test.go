@@ -149,3 +149,95 @@ func TestOpenLocked(t *testing.T) {
 		t.Errorf("second open: %v, want ErrLocked", err)
 	}
 }
+
+// TestLoadAfterOpenIsCurrent: the first Load after Open hands over what
+// verifying the file decoded; it must be the file's records, and once
+// anything is committed, or another file restored, Load must read again
+// rather than return that copy.
+func TestLoadAfterOpenIsCurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "phones.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w Write
+	for i := range 600 { // enough records for several decoding goroutines
+		m := appliance.MAC{0, 0x0b, 0x82, 0, byte(i >> 8), byte(i)}
+		w.Phones = append(w.Phones, appliance.Phone{MAC: m, State: appliance.StateDiscovered, Token: m.Lower()})
+	}
+	w.Assignments = map[appliance.MAC]appliance.Assignment{w.Phones[7].MAC: {Extension: "207"}}
+	if err := s.Apply(w); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	reopen := func() *Store {
+		t.Helper()
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if s.opened.Load() == nil {
+			t.Fatal("Open kept nothing of what it verified: the first Load decodes everything again")
+		}
+		return s
+	}
+	s = reopen()
+	got, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+		t.Errorf("first Load after Open (-want +got):\n%s", diff)
+	}
+	s.Close()
+
+	// A commit between Open and Load: Load sees it.
+	s = reopen()
+	extra := appliance.Phone{MAC: appliance.MAC{0, 0x0b, 0x82, 9, 9, 9}, State: appliance.StateDiscovered, Token: "t9"}
+	if err := s.Apply(Write{Phones: []appliance.Phone{extra}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Phones[extra.MAC]; !ok || len(got.Phones) != len(want.Phones)+1 {
+		t.Errorf("Load after a commit has %d phones (new one: %v), want %d: it returned the copy from Open", len(got.Phones), ok, len(want.Phones)+1)
+	}
+}
+
+// TestLoadReportsFirstBadRecord: decoding runs on several goroutines, but
+// the error names the first damaged record in key order, as a walk would.
+func TestLoadReportsFirstBadRecord(t *testing.T) {
+	s, _ := openTemp(t)
+	var w Write
+	for i := range 2000 {
+		m := appliance.MAC{0, 0x0b, 0x82, 0, byte(i >> 8), byte(i)}
+		w.Phones = append(w.Phones, appliance.Phone{MAC: m, State: appliance.StateDiscovered, Token: m.Lower()})
+	}
+	if err := s.Apply(w); err != nil {
+		t.Fatal(err)
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPhones)
+		for _, i := range []int{1900, 700, 1500} {
+			if err := b.Put([]byte(w.Phones[i].MAC.String()), []byte("{")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Load()
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), w.Phones[700].MAC.String()) {
+		t.Errorf("Load = %v, want ErrCorrupt naming %s", err, w.Phones[700].MAC)
+	}
+}
