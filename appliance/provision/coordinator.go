@@ -105,6 +105,13 @@ type Coordinator struct {
 	pendingEvents        []appliance.Event
 	flushErr             error     // last flush failure, nil when healthy
 	flushErrSince        time.Time // when flushes started failing
+	// configs are rendered configs served until an input changes
+	// (download.go); flushing, when not nil, closes once the flush in
+	// flight has written (journal.go).
+	configs  configCache
+	flushing chan struct{}
+	flushMu  sync.Mutex // one flush at a time; taken before mu
+	loads    uint64     // counts loadLocked: a restore since a flush began
 
 	ctx     context.Context // Run's context: NOTIFYs end with it
 	notifWG sync.WaitGroup
@@ -168,6 +175,8 @@ func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.dirtySoon = map[appliance.MAC]bool{}
 	c.dirtyLazy = map[appliance.MAC]bool{}
 	c.pendingEvents = nil
+	c.configs = configCache{}
+	c.loads++
 	for m, p := range snap.Phones {
 		if p.AdminPassword == "" { // a record from before per-phone passwords
 			p.AdminPassword = c.cfg.NewPassword(phoneAdminPasswordLen)
