@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -155,6 +156,13 @@ func New(cfg Config) (*Coordinator, error) {
 		ctx:      context.Background(),
 	}
 	c.loadLocked(snap)
+	if len(snap.Phones) >= 1000 {
+		// Decoding a large store leaves about as much garbage as it keeps
+		// (the records' bytes, the decoded copies): hand it back to the
+		// system now rather than when the runtime's scavenger gets to it,
+		// so the box's resident size after start is what it holds.
+		debug.FreeOSMemory()
+	}
 	return c, nil
 }
 

@@ -27,9 +27,25 @@ import (
 // nothing else (see TestMain).
 const footprintEnv = "PNPBOX_FOOTPRINT_DB"
 
+// fleetEnv ("path:n") makes the test binary write a database of n phones
+// (writeFleet) and exit: scripts/bench-start.sh times pnpd against it.
+const fleetEnv = "PNPBOX_WRITE_FLEET"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(footprintEnv); path != "" {
 		os.Exit(footprintChild(path))
+	}
+	if spec := os.Getenv(fleetEnv); spec != "" {
+		path, n, _ := strings.Cut(spec, ":")
+		phones, err := strconv.Atoi(n)
+		if err == nil {
+			err = writeFleet(path, phones)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -122,11 +138,10 @@ func vmRSS() int {
 // writeFleet writes a database holding n provisioned phones as a busy
 // building leaves them: each seen, assigned (two BLF keys), notified and
 // downloaded twice, plus a full event log.
-func writeFleet(tb testing.TB, path string, n int) {
-	tb.Helper()
+func writeFleet(path string, n int) error {
 	st, err := store.Open(path)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	defer st.Close()
 	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
@@ -163,9 +178,10 @@ func writeFleet(tb testing.TB, path string, n int) {
 			}
 		}
 		if err := st.Apply(w); err != nil {
-			tb.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 // measureFootprint writes a fleet of n phones and opens it in a fresh
@@ -173,7 +189,9 @@ func writeFleet(tb testing.TB, path string, n int) {
 func measureFootprint(tb testing.TB, n int) footprint {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "phones.db")
-	writeFleet(tb, path, n)
+	if err := writeFleet(path, n); err != nil {
+		tb.Fatal(err)
+	}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), footprintEnv+"="+path)
 	var stderr bytes.Buffer

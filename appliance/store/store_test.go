@@ -1,9 +1,11 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +241,50 @@ func TestLoadReportsFirstBadRecord(t *testing.T) {
 	_, err = s.Load()
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), w.Phones[700].MAC.String()) {
 		t.Errorf("Load = %v, want ErrCorrupt naming %s", err, w.Phones[700].MAC)
+	}
+}
+
+// TestRecordDecodersAgree: the bulk records are decoded by the json/v2
+// implementation; for every field a record can hold it must read what
+// encoding/json wrote exactly as encoding/json reads it.
+func TestRecordDecodersAgree(t *testing.T) {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.UTC)
+	m := mac(t, "000B82ABCDEF")
+	ip := netip.MustParseAddr("198.18.1.2")
+	records := []any{
+		&appliance.Phone{MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.23", UserAgent: "Grandstream GXP2140 1.0.11.23 «ü»",
+			IP: ip, SIPPort: 5060, Source: netip.AddrPortFrom(ip, 5062), Interface: "lan0", Multicast: true,
+			State: appliance.StateProvisioned, FirstSeen: now, LastSeen: now.Add(time.Minute), Token: "tok", AdminPassword: "pw\"\\<>&",
+			Dialog: &appliance.Dialog{CallID: "c@h", RemoteURI: "<sip:a@b>;tag=1", LocalURI: "<sip:a@b>", LocalTag: "t", RemoteTarget: "sip:h",
+				RemoteAddr: netip.AddrPortFrom(ip, 5060), LocalAddr: netip.MustParseAddr("198.18.0.1"), Interface: "lan0", LocalCSeq: 7},
+			LastNotify:   &appliance.NotifyOutcome{Time: now, Result: appliance.NotifyRefused, Code: 488, Detail: "Not Acceptable Here"},
+			Downloads:    3,
+			LastDownload: &appliance.Download{Time: now, IP: ip, UserAgent: "UA", File: "cfg.xml", SHA256: "ab"},
+			NotifiedAt:   now},
+		&appliance.Phone{MAC: m, State: appliance.StateAssigned, Token: "t2"},
+		&appliance.Assignment{Extension: "201", Password: "p", DisplayName: "Desk", AuthID: "a", SIPServer: "pbx:5060", Codecs: []string{"G722", "PCMU"},
+			Keys:     []appliance.Key{{Type: "blf", Value: "202", Label: "Bob", Account: 2}},
+			Accounts: []appliance.Account{{Extension: "301", Password: "q", DisplayName: "Line 2", AuthID: "b", SIPServer: "s"}},
+			PValues:  map[string]string{"P1": "x"}, Model: "GXP2160"},
+		&appliance.Assignment{Extension: "202"},
+		&appliance.Event{Seq: 9, Time: now, MAC: m, Kind: appliance.EventDownload, Detail: `"cfg.xml" to 198.18.1.2`},
+		&appliance.Event{Seq: 10, Time: now, Kind: appliance.EventError},
+	}
+	for _, r := range records {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1 := reflect.New(reflect.TypeOf(r).Elem()).Interface()
+		v2 := reflect.New(reflect.TypeOf(r).Elem()).Interface()
+		if err := json.Unmarshal(b, v1); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeRecord(b, v2); err != nil {
+			t.Fatalf("decodeRecord(%s): %v", b, err)
+		}
+		if diff := cmp.Diff(v1, v2, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+			t.Errorf("%s (-encoding/json +decodeRecord):\n%s", b, diff)
+		}
 	}
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Start to ready with many phones: writes a store of BENCH_PHONES (10,000)
+# provisioned phones, then starts pnpd on it BENCH_RUNS (5) times and
+# reports the time from exec to the first /healthz 200, and pnpd's VmRSS
+# 2 s after that. BENCH_PNPD: a pnpd binary (default: built here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${BENCH_PHONES:-10000} runs=${BENCH_RUNS:-5} port=${BENCH_HTTP_PORT:-18193}
+work=$(mktemp -d)
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+pnpd=${BENCH_PNPD:-}
+if [ -z "$pnpd" ]; then
+  go build -o "$work/pnpd" ./cmd/pnpd
+  pnpd=$work/pnpd
+fi
+go test -c -o "$work/provision.test" ./appliance/provision
+PNPBOX_WRITE_FLEET="$work/fleet.db:$n" "$work/provision.test"
+for r in $(seq "$runs"); do
+  rm -rf "$work/data"; mkdir -p "$work/data"; cp "$work/fleet.db" "$work/data/phones.db"
+  t0=$(date +%s%N)
+  "$pnpd" -iface lo -board sim -data "$work/data" -http "127.0.0.1:$port" -sip-port "${BENCH_SIP_PORT:-15193}" \
+    -admin-password bench-admin-pw >"$work/pnpd.log" 2>&1 &
+  pid=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
+    kill -0 "$pid" 2>/dev/null || { echo "bench-start: pnpd exited"; tail "$work/pnpd.log"; exit 1; }
+    sleep 0.005
+  done
+  t1=$(date +%s%N)
+  sleep 2
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  printf 'run %d: %d phones, ready in %d ms, VmRSS %.1f MiB\n' "$r" "$n" $(((t1 - t0) / 1000000)) "$(echo "$rss / 1024" | bc -l)"
+done
