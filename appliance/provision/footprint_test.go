@@ -24,7 +24,9 @@ import (
 
 // footprintEnv names the database a re-executed test binary opens to
 // measure start time and resident memory in a process that has done
-// nothing else (see TestMain).
+// nothing else (see TestMain). With footprintEnv+"_CPU" or "_HEAP" set to
+// a file name, the child writes a CPU or heap profile of the start there;
+// with "_DEBUG" set, its /proc status and heap figures go to the log.
 const footprintEnv = "PNPBOX_FOOTPRINT_DB"
 
 // fleetEnv ("path:n") makes the test binary write a database of n phones
@@ -213,6 +215,15 @@ func measureFootprint(tb testing.TB, n int) footprint {
 		tb.Fatalf("child loaded %d phones, want %d", fp.Phones, n)
 	}
 	return fp
+}
+
+// TestFootprintChild keeps the start benchmark's harness honest: the child
+// process opens a small fleet and reports every phone and a resident size.
+func TestFootprintChild(t *testing.T) {
+	fp := measureFootprint(t, 300)
+	if fp.RSSKiB <= 0 || fp.HeapKiB == 0 || fp.StartMS <= 0 {
+		t.Errorf("footprint %+v: a figure is missing", fp)
+	}
 }
 
 // BenchmarkStart10k is start to ready and resident memory with 10,000
