@@ -113,6 +113,9 @@ type Coordinator struct {
 	flushing chan struct{}
 	flushMu  sync.Mutex // one flush at a time; taken before mu
 	loads    uint64     // counts loadLocked: a restore since a flush began
+	// flushHook, when set (tests), runs in flush between taking the copies
+	// and writing them.
+	flushHook func()
 
 	ctx     context.Context // Run's context: NOTIFYs end with it
 	notifWG sync.WaitGroup

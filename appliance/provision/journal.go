@@ -55,8 +55,12 @@ func (c *Coordinator) flush(all bool) error {
 	}
 	done := make(chan struct{})
 	c.flushing = done
+	hook := c.flushHook
 	c.mu.Unlock()
 
+	if hook != nil {
+		hook()
+	}
 	err := c.store.Apply(w)
 	close(done)
 
