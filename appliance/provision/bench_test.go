@@ -22,7 +22,10 @@ func BenchmarkDiscoverKnown(b *testing.B) {
 	}
 }
 
-// BenchmarkDownload renders and records one config download.
+// BenchmarkDownload serves and records one config download: cached (the
+// config unchanged since the last download: every download of a boot
+// storm but the first per phone), uncached (an input changed, so it
+// renders again), and not-modified (a conditional GET naming the ETag).
 func BenchmarkDownload(b *testing.B) {
 	f := newFixture(b)
 	m := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 1}
@@ -33,12 +36,31 @@ func BenchmarkDownload(b *testing.B) {
 	}
 	e, _ := f.c.Phone(m)
 	req := DownloadRequest{Token: e.Phone.Token, File: fmt.Sprintf("cfg%s.xml", m.Lower()), Remote: e.Phone.IP,
-		Local: netip.MustParseAddrPort("198.18.0.1:80")}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.c.Download(req); err != nil {
-			b.Fatal(err)
-		}
+		UserAgent: "Grandstream GXP2140 1.0.11.3", Local: netip.MustParseAddrPort("198.18.0.1:80")}
+	first, err := f.c.Download(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name  string
+		stale bool
+		inm   string
+	}{{"cached", false, ""}, {"uncached", true, ""}, {"not-modified", false, first.ETag}} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := req
+			req.IfNoneMatch = bc.inm
+			b.ReportAllocs()
+			for b.Loop() {
+				if bc.stale {
+					f.c.mu.Lock()
+					f.c.gen++ // as an assignment or settings change does
+					f.c.mu.Unlock()
+				}
+				if _, err := f.c.Download(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -105,6 +106,16 @@ type Coordinator struct {
 	pendingEvents        []appliance.Event
 	flushErr             error     // last flush failure, nil when healthy
 	flushErrSince        time.Time // when flushes started failing
+	// configs are rendered configs served until an input changes
+	// (download.go); flushing, when not nil, closes once the flush in
+	// flight has written (journal.go).
+	configs  configCache
+	flushing chan struct{}
+	flushMu  sync.Mutex // one flush at a time; taken before mu
+	loads    uint64     // counts loadLocked: a restore since a flush began
+	// flushHook, when set (tests), runs in flush between taking the copies
+	// and writing them.
+	flushHook func()
 
 	ctx     context.Context // Run's context: NOTIFYs end with it
 	notifWG sync.WaitGroup
@@ -148,6 +159,13 @@ func New(cfg Config) (*Coordinator, error) {
 		ctx:      context.Background(),
 	}
 	c.loadLocked(snap)
+	if len(snap.Phones) >= 1000 {
+		// Decoding a large store leaves about as much garbage as it keeps
+		// (the records' bytes, the decoded copies): hand it back to the
+		// system now rather than when the runtime's scavenger gets to it,
+		// so the box's resident size after start is what it holds.
+		debug.FreeOSMemory()
+	}
 	return c, nil
 }
 
@@ -168,6 +186,8 @@ func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.dirtySoon = map[appliance.MAC]bool{}
 	c.dirtyLazy = map[appliance.MAC]bool{}
 	c.pendingEvents = nil
+	c.configs = configCache{}
+	c.loads++
 	for m, p := range snap.Phones {
 		if p.AdminPassword == "" { // a record from before per-phone passwords
 			p.AdminPassword = c.cfg.NewPassword(phoneAdminPasswordLen)

@@ -1,10 +1,13 @@
 package provision
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -19,24 +22,41 @@ type DownloadRequest struct {
 	Remote    netip.Addr     // who asked
 	UserAgent string         //
 	Local     netip.AddrPort // the box address the request arrived on (for P237)
+	// IfNoneMatch is the request's If-None-Match header ("" when absent).
+	IfNoneMatch string
 }
 
-// File is a rendered config.
+// File is a rendered config. Body is shared by every request served from
+// the same rendering: read it, never change it.
 type File struct {
 	Body        []byte
 	ContentType string
+	// ETag is the strong entity tag of Body (RFC 9110 §8.8.3), quoted.
+	ETag string
+	// NotModified is true when the request's If-None-Match names ETag: the
+	// answer is 304 with no body (RFC 9110 §13.1.2).
+	NotModified bool
 }
 
-// Download renders the config a phone asks for, if the token is valid and
+// Download serves the config a phone asks for, if the token is valid and
 // names a phone with an assignment, and the file name is one that phone
 // fetches (reference §1.4: cfg<mac>, cfg<mac>.xml, cfg<model>.xml,
 // cfg.xml, in any case). Anything else is ErrNotFound, without saying
 // which part was wrong. Every download is recorded: the first after a
 // NOTIFY moves the phone to downloaded, a later one to provisioned.
 //
-// Rendering runs outside the coordinator's lock, so phones fetching their
-// configs do not hold up discoveries; it renders from copies (assignments
-// and settings are replaced, never changed in place).
+// A config is rendered once and served from memory until one of its
+// inputs changes (configCache). Rendering runs outside the coordinator's
+// lock, so phones fetching their configs do not hold up discoveries; it
+// renders from copies (assignments and settings are replaced, never
+// changed in place).
+//
+// A conditional request whose If-None-Match names the current ETag is
+// answered 304 and still recorded as a download: the phone fetched its
+// config URL and learned that the bytes it holds are the current ones,
+// which is what a 200 with bytes it already has tells it too (Grandstream
+// firmware compares them and skips flashing). The vendor's guide knows
+// only plain GETs; the ETag serves tools and caches that revalidate.
 func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	c.mu.Lock()
 	m, ok := c.tokens[r.Token]
@@ -66,36 +86,205 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 		c.log.Debug("provisioning file not served", args...)
 		return File{}, ErrNotFound
 	}
-	in := c.profileInputLocked(p, a, r.Local)
+	legacy := c.settings.LegacyBinary && strings.EqualFold(r.File, "cfg"+m.Lower())
+	key := c.renderKeyLocked(p, r.Local, legacy)
+	f := c.configs.get(m, key)
+	if f == nil {
+		in := c.profileInputLocked(p, a, r.Local)
+		c.mu.Unlock()
+		var err error
+		f, err = renderConfig(in, legacy)
+		c.mu.Lock()
+		if err != nil {
+			c.log.Error("render config", "mac", m.String(), "err", err)
+			c.eventLocked(m, appliance.EventError, "config could not be rendered: "+err.Error())
+			c.mu.Unlock()
+			return File{}, fmt.Errorf("render config for %s: %w", m, err)
+		}
+		if p = c.phones[m]; p == nil || p.Token != r.Token {
+			c.mu.Unlock()
+			return File{}, ErrNotFound // forgotten (unassigned, restored) while rendering
+		}
+		if c.renderKeyLocked(p, r.Local, legacy) == key {
+			f.key = key
+			c.configs.put(m, f)
+		} // else an input changed while rendering: served once, not kept
+	}
+	notModified := r.IfNoneMatch != "" && etagMatches(r.IfNoneMatch, f.etag)
+	c.recordDownloadLocked(p, r, f.sum, notModified)
+	c.mu.Unlock()
+	out := File{ContentType: f.ctype, ETag: f.etag, NotModified: notModified}
+	if !notModified {
+		out.Body = f.body
+	}
+	return out, nil
+}
+
+// recordDownloadLocked counts one download of p's config (sum is its hex
+// SHA-256) and queues its event for the next flush; the caller holds c.mu.
+// It is on every request's path: constant time, a few small allocations,
+// no formatting through fmt, and an Info log line only when the phone
+// changes state (the event log has every download).
+func (c *Coordinator) recordDownloadLocked(p *appliance.Phone, r DownloadRequest, sum string, notModified bool) {
+	now := c.now().UTC()
+	ua := cleanUA(r.UserAgent)
+	if l := p.LastDownload; l != nil && l.UserAgent == ua {
+		ua = l.UserAgent // share the string a phone sends every time
+	}
+	p.Downloads++
+	// A new record, never changed in place: Entry copies hand the pointer out.
+	p.LastDownload = &appliance.Download{Time: now, IP: r.Remote, UserAgent: ua, File: r.File, SHA256: sum}
+	was := p.State
+	c.transitionLocked(p, TrigDownload)
+	c.eventAtLocked(now, p.MAC, appliance.EventDownload, downloadDetail(r.File, r.Remote, ua, sum, notModified))
+	if p.State != was {
+		c.log.Info("config downloaded", "mac", p.MAC.String(), "ip", r.Remote.String(), "file", fileLabel(r.File), "state", string(p.State))
+	} else if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("config downloaded", "mac", p.MAC.String(), "ip", r.Remote.String(), "file", fileLabel(r.File), "state", string(p.State))
+	}
+	c.markSoon(p.MAC)
+}
+
+// downloadDetail is the download event's text:
+// "cfg….xml" to 198.18.0.100 (Grandstream GXP2140 1.0.11.23), sha256 0123456789ab
+// with ", not modified" after a 304.
+func downloadDetail(file string, ip netip.Addr, ua, sum string, notModified bool) string {
+	b := make([]byte, 0, 64+len(file)+len(ua))
+	b = strconv.AppendQuote(b, fileLabel(file))
+	b = append(b, " to "...)
+	b = ip.AppendTo(b)
+	b = append(b, " ("...)
+	b = append(b, ua...)
+	b = append(b, "), sha256 "...)
+	b = append(b, sum[:min(12, len(sum))]...)
+	if notModified {
+		b = append(b, ", not modified"...)
+	}
+	return string(b)
+}
+
+// renderKey is everything a rendered config depends on beyond what gen
+// counts (the assignments, the settings, phones' models): when the key a
+// cached rendering was made with differs from the phone's current key,
+// the rendering is stale.
+type renderKey struct {
+	gen      uint64
+	token    string
+	model    string
+	firmware string
+	admin    string         // the phone admin password the config sets
+	local    netip.AddrPort // the box address the phone reached (P237)
+	legacy   bool           // the legacy binary, not XML
+}
+
+func (c *Coordinator) renderKeyLocked(p *appliance.Phone, local netip.AddrPort, legacy bool) renderKey {
+	admin := c.settings.PhoneAdminPassword
+	if admin == "" {
+		admin = p.AdminPassword
+	}
+	return renderKey{gen: c.gen, token: p.Token, model: p.Model, firmware: p.Firmware, admin: admin, local: local, legacy: legacy}
+}
+
+// rendered is one rendered config with what every download of it needs.
+type rendered struct {
+	key   renderKey
+	body  []byte
+	ctype string
+	sum   string // hex SHA-256 of body, for the download record
+	etag  string // quoted: the first 128 bits of sum
+}
+
+// renderConfig renders a config (the XML, or the legacy binary) and hashes
+// it.
+func renderConfig(in profile.Input, legacy bool) (*rendered, error) {
 	render, ctype := profile.Render, "application/xml"
-	if c.settings.LegacyBinary && strings.EqualFold(r.File, "cfg"+m.Lower()) {
+	if legacy {
 		// The legacy binary is served under the one name phones fetch it
 		// by (reference §1.3/§1.4); the NOTIFY's cfg<MAC> gets it too.
 		render, ctype = profile.RenderLegacy, "application/octet-stream"
 	}
-	c.mu.Unlock()
-
 	body, err := render(in)
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if err != nil {
-		c.log.Error("render config", "mac", m.String(), "err", err)
-		c.eventLocked(m, appliance.EventError, "config could not be rendered: "+err.Error())
-		return File{}, fmt.Errorf("render config for %s: %w", m, err)
+		return nil, err
 	}
-	if p = c.phones[m]; p == nil || p.Token != r.Token {
-		return File{}, ErrNotFound // forgotten (unassigned, restored) while rendering
+	h := sha256.Sum256(body)
+	sum := hex.EncodeToString(h[:])
+	return &rendered{body: body, ctype: ctype, sum: sum, etag: `"` + sum[:32] + `"`}, nil
+}
+
+// etagMatches reports whether an If-None-Match header names etag: "*", or
+// a comma-separated list with etag in it (weak comparison, RFC 9110
+// §13.1.2).
+func etagMatches(header, etag string) bool {
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
 	}
-	sum := sha256.Sum256(body)
-	d := appliance.Download{Time: c.now().UTC(), IP: r.Remote, UserAgent: cleanUA(r.UserAgent), File: r.File, SHA256: hex.EncodeToString(sum[:])}
-	p.Downloads++
-	p.LastDownload = &d
-	c.transitionLocked(p, TrigDownload)
-	c.eventLocked(m, appliance.EventDownload, fmt.Sprintf("%q to %s (%s), sha256 %s", fileLabel(r.File), r.Remote, d.UserAgent, d.SHA256[:12]))
-	c.log.Info("config downloaded", "mac", m.String(), "ip", r.Remote.String(), "file", fileLabel(r.File), "state", string(p.State))
-	c.markSoon(m)
-	return File{Body: body, ContentType: ctype}, nil
+	return false
+}
+
+// configCacheBytes bounds the rendered configs kept in memory: about
+// 2,000 phones' worth, more than a floor of phones booting at once. A box
+// with more phones renders again for those that come later.
+const configCacheBytes = 8 << 20
+
+// configCache holds the latest rendering per phone and kind (XML, legacy
+// binary). An entry is valid while its renderKey equals the phone's
+// current one, so nothing has to remember to invalidate it: a change of
+// assignment, settings, model, firmware, token, admin password or box
+// address makes the next download render again. The coordinator's lock
+// guards it.
+type configCache struct {
+	m     map[configSlot]*rendered
+	bytes int
+}
+
+type configSlot struct {
+	mac    appliance.MAC
+	legacy bool
+}
+
+// get returns m's rendering for key, or nil.
+func (cc *configCache) get(m appliance.MAC, key renderKey) *rendered {
+	if f := cc.m[configSlot{m, key.legacy}]; f != nil && f.key == key {
+		return f
+	}
+	return nil
+}
+
+// put keeps f as m's rendering of its kind, dropping others (in no
+// particular order, so in constant time) while over configCacheBytes.
+func (cc *configCache) put(m appliance.MAC, f *rendered) {
+	if cc.m == nil {
+		cc.m = map[configSlot]*rendered{}
+	}
+	slot := configSlot{m, f.key.legacy}
+	if old := cc.m[slot]; old != nil {
+		cc.bytes -= len(old.body)
+	}
+	cc.m[slot] = f
+	cc.bytes += len(f.body)
+	for s, g := range cc.m {
+		if cc.bytes <= configCacheBytes {
+			break
+		}
+		if s != slot {
+			cc.bytes -= len(g.body)
+			delete(cc.m, s)
+		}
+	}
+}
+
+// forget drops m's renderings (the phone is gone).
+func (cc *configCache) forget(m appliance.MAC) {
+	for _, legacy := range []bool{false, true} {
+		if f := cc.m[configSlot{m, legacy}]; f != nil {
+			cc.bytes -= len(f.body)
+			delete(cc.m, configSlot{m, legacy})
+		}
+	}
 }
 
 // profileInputLocked is what the renderer needs for p. local is the box
@@ -211,7 +400,15 @@ func isHex12(s string) bool {
 }
 
 // cleanUA keeps a User-Agent printable and short: it is shown on pages.
+// A short printable ASCII one (every phone's) is returned as it is.
 func cleanUA(s string) string {
+	clean := len(s) <= 128
+	for i := 0; clean && i < len(s); i++ {
+		clean = s[i] >= 0x20 && s[i] < 0x7f
+	}
+	if clean {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
 		if unicode.IsPrint(r) && b.Len() < 128 {

@@ -19,12 +19,14 @@ func (c *Coordinator) markSoon(m appliance.MAC) {
 
 // eventLocked queues an event for the next flush; the caller holds c.mu.
 func (c *Coordinator) eventLocked(m appliance.MAC, kind, detail string) {
+	c.eventAtLocked(c.now().UTC(), m, kind, detail)
+}
+
+// eventAtLocked is eventLocked for an event at t (UTC).
+func (c *Coordinator) eventAtLocked(t time.Time, m appliance.MAC, kind, detail string) {
 	c.eventSeq++
-	c.pendingEvents = append(c.pendingEvents, appliance.Event{Seq: c.eventSeq, Time: c.now().UTC(), MAC: m, Kind: kind, Detail: detail})
-	const maxPending = 10000 // if the disk is failing, keep the newest
-	if len(c.pendingEvents) > maxPending {
-		c.pendingEvents = c.pendingEvents[len(c.pendingEvents)-maxPending:]
-	}
+	c.pendingEvents = append(c.pendingEvents, appliance.Event{Seq: c.eventSeq, Time: t, MAC: m, Kind: kind, Detail: detail})
+	c.trimPendingLocked()
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -34,13 +36,119 @@ func (c *Coordinator) eventLocked(m appliance.MAC, kind, detail string) {
 // flush writes the phones changed by network traffic and the pending
 // events in one transaction: the soon set always, the lazy set too when
 // all is true.
+//
+// The lock is held to take copies, not while the disk writes: a commit
+// (an fsync, milliseconds on an SD card) would otherwise stall every
+// discovery and download behind it. A synchronous commit (commitLocked,
+// flushLocked) waits for the flush in flight to be written first, so a
+// flush never overwrites a newer record with its older copy. On failure
+// the phones are marked again and the events put back.
 func (c *Coordinator) flush(all bool) error {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	c.mu.Lock()
+	w := c.takeDirtyLocked(all)
+	loads := c.loads
+	if w.Empty() {
+		c.mu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	c.flushing = done
+	hook := c.flushHook
+	c.mu.Unlock()
+
+	if hook != nil {
+		hook()
+	}
+	err := c.store.Apply(w)
+	close(done)
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.flushLocked(all)
+	c.flushing = nil
+	if err != nil && loads == c.loads { // (after a restore they belong to no one)
+		for _, p := range w.Phones {
+			if all || !c.dirtyLazy[p.MAC] {
+				c.dirtySoon[p.MAC] = true
+			}
+		}
+		c.pendingEvents = append(w.Events, c.pendingEvents...)
+		c.trimPendingLocked()
+	}
+	return c.flushResultLocked(err)
 }
 
+// takeDirtyLocked takes what flush writes: copies of the dirty phones
+// (their dialogs too: a NOTIFY changes its CSeq in place) and the queued
+// events, and clears both.
+func (c *Coordinator) takeDirtyLocked(all bool) store.Write {
+	var w store.Write
+	take := func(m appliance.MAC) {
+		if p := c.phones[m]; p != nil {
+			cp := *p
+			if p.Dialog != nil {
+				d := *p.Dialog
+				cp.Dialog = &d
+			}
+			w.Phones = append(w.Phones, cp)
+		}
+		delete(c.dirtySoon, m)
+		delete(c.dirtyLazy, m)
+	}
+	for m := range c.dirtySoon {
+		take(m)
+	}
+	if all {
+		for m := range c.dirtyLazy {
+			take(m)
+		}
+	}
+	w.Events = c.pendingEvents
+	c.pendingEvents = nil
+	return w
+}
+
+// waitFlushLocked waits until the flush in flight, if any, has written.
+// The flush does not need c.mu until then, so waiting with it held is safe.
+func (c *Coordinator) waitFlushLocked() {
+	if c.flushing != nil {
+		<-c.flushing
+	}
+}
+
+// trimPendingLocked keeps the newest events when the disk is failing.
+func (c *Coordinator) trimPendingLocked() {
+	const maxPending = 10000
+	if len(c.pendingEvents) > maxPending {
+		c.pendingEvents = c.pendingEvents[len(c.pendingEvents)-maxPending:]
+	}
+}
+
+// flushResultLocked logs a flush failure once and the recovery once.
+func (c *Coordinator) flushResultLocked(err error) error {
+	if err != nil {
+		if c.flushErr == nil {
+			c.log.Error("cannot write to storage; changes kept in memory and retried", "err", err)
+			c.flushErrSince = c.now().UTC()
+		}
+		c.flushErr = err
+		return err
+	}
+	if c.flushErr != nil {
+		c.log.Info("storage writable again")
+		// The outage is history worth keeping: written with the next flush.
+		c.eventLocked(appliance.MAC{}, appliance.EventError, fmt.Sprintf("storage could not be written from %s until %s (%v); changes were kept in memory and are saved now",
+			c.flushErrSince.Format(time.RFC3339), c.now().UTC().Format(time.RFC3339), c.flushErr))
+		c.flushErr = nil
+	}
+	return nil
+}
+
+// flushLocked is flush with c.mu held throughout (a restore or backup
+// needs the database to hold everything before it goes on).
 func (c *Coordinator) flushLocked(all bool) error {
+	c.waitFlushLocked()
 	var w store.Write
 	set := map[appliance.MAC]bool{}
 	for m := range c.dirtySoon {
@@ -61,26 +169,14 @@ func (c *Coordinator) flushLocked(all bool) error {
 		return nil
 	}
 	if err := c.store.Apply(w); err != nil {
-		if c.flushErr == nil {
-			c.log.Error("cannot write to storage; changes kept in memory and retried", "err", err)
-			c.flushErrSince = c.now().UTC()
-		}
-		c.flushErr = err
-		return err
-	}
-	if c.flushErr != nil {
-		c.log.Info("storage writable again")
-		// The outage is history worth keeping: written with the next flush.
-		defer c.eventLocked(appliance.MAC{}, appliance.EventError, fmt.Sprintf("storage could not be written from %s until %s (%v); changes were kept in memory and are saved now",
-			c.flushErrSince.Format(time.RFC3339), c.now().UTC().Format(time.RFC3339), c.flushErr))
-		c.flushErr = nil
+		return c.flushResultLocked(err)
 	}
 	for m := range set {
 		delete(c.dirtySoon, m)
 		delete(c.dirtyLazy, m)
 	}
 	c.pendingEvents = nil
-	return nil
+	return c.flushResultLocked(nil)
 }
 
 // flushRetry is how soon a failed flush is tried again.
@@ -107,6 +203,7 @@ func (c *Coordinator) commitLocked(w store.Write) error {
 		evs = append(evs, e)
 	}
 	w.Events = evs
+	c.waitFlushLocked()
 	if err := c.store.Apply(w); err != nil {
 		c.log.Error("write failed", "err", err)
 		return fmt.Errorf("%w: %w", ErrStorage, err)

@@ -55,6 +55,7 @@ func (c *Coordinator) forgetPhoneLocked(m appliance.MAC) {
 		c.counts[p.State]--
 		delete(c.tokens, p.Token)
 		delete(c.phones, m)
+		c.configs.forget(m)
 	}
 }
 

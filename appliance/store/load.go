@@ -4,9 +4,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/pnpbox/pnpbox/appliance"
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,10 +35,18 @@ type Contents struct {
 	LastEvent   uint64
 }
 
-// Load reads everything but the events.
+// Load reads everything but the events. The first Load after Open
+// returns what Open's verification decoded when nothing was committed
+// since (the same transaction's records), so a start decodes each record
+// once; the caller owns the maps either way.
 func (s *Store) Load() (Contents, error) {
 	var all Contents
+	v := s.opened.Swap(nil)
 	err := s.view(func(tx *bolt.Tx) error {
+		if v != nil && uint64(tx.ID()) == v.txid {
+			all = v.contents
+			return nil
+		}
 		var err error
 		all, err = load(tx)
 		return err
@@ -65,32 +76,57 @@ func load(tx *bolt.Tx) (Contents, error) {
 			return all, corruptf("bucket %s missing", b)
 		}
 	}
-	if err := tx.Bucket(bucketPhones).ForEach(func(k, v []byte) error {
-		var p appliance.Phone
-		if err := json.Unmarshal(v, &p); err != nil {
-			return corruptf("phone %q: %v", k, err)
-		}
-		if p.MAC.String() != string(k) {
-			return corruptf("phone %q holds the record of %s", k, p.MAC)
-		}
-		all.Phones[p.MAC] = p
+	// Decoding is most of a start's work: the records are collected in
+	// the transaction (bbolt's Tx is not for concurrent use; the values
+	// stay valid while it is open) and decoded on every core.
+	var phoneKV, assignKV []kv
+	tx.Bucket(bucketPhones).ForEach(func(k, v []byte) error {
+		phoneKV = append(phoneKV, kv{k, v})
 		return nil
-	}); err != nil {
-		return all, err
-	}
-	if err := tx.Bucket(bucketAssignments).ForEach(func(k, v []byte) error {
+	})
+	tx.Bucket(bucketAssignments).ForEach(func(k, v []byte) error {
+		assignKV = append(assignKV, kv{k, v})
+		return nil
+	})
+	phones := make([]appliance.Phone, len(phoneKV))
+	assigns := make([]appliance.Assignment, len(assignKV))
+	macs := make([]appliance.MAC, len(assignKV))
+	err = decodeAll(len(phoneKV)+len(assignKV), func(i int) error {
+		if i < len(phoneKV) {
+			k, v := phoneKV[i].k, phoneKV[i].v
+			p := &phones[i]
+			if err := decodeRecord(v, p); err != nil {
+				return corruptf("phone %q: %v", k, err)
+			}
+			if p.MAC.String() != string(k) {
+				return corruptf("phone %q holds the record of %s", k, p.MAC)
+			}
+			return nil
+		}
+		i -= len(phoneKV)
+		k, v := assignKV[i].k, assignKV[i].v
 		mac, err := appliance.ParseMAC(string(k))
 		if err != nil {
 			return corruptf("assignment key %q: %v", k, err)
 		}
-		var a appliance.Assignment
-		if err := json.Unmarshal(v, &a); err != nil {
+		if err := decodeRecord(v, &assigns[i]); err != nil {
 			return corruptf("assignment %s: %v", k, err)
 		}
-		all.Assignments[mac] = a
+		macs[i] = mac
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return all, err
+	}
+	all.Phones = make(map[appliance.MAC]appliance.Phone, len(phones))
+	in := interner{}
+	for _, p := range phones {
+		in.phone(&p)
+		all.Phones[p.MAC] = p
+	}
+	all.Assignments = make(map[appliance.MAC]appliance.Assignment, len(assigns))
+	for i, a := range assigns {
+		all.Assignments[macs[i]] = a
 	}
 	set := tx.Bucket(bucketSettings)
 	if v := set.Get(keySite); v != nil {
@@ -132,16 +168,99 @@ func load(tx *bolt.Tx) (Contents, error) {
 
 // checkEvents decodes every event (part of verifying a file).
 func checkEvents(tx *bolt.Tx) error {
-	return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
-		var e appliance.Event
+	var evs []kv
+	err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
 		if len(k) != 8 {
 			return corruptf("event key %x", k)
 		}
-		if err := json.Unmarshal(v, &e); err != nil {
-			return corruptf("event %d: %v", binary.BigEndian.Uint64(k), err)
+		evs = append(evs, kv{k, v})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return decodeAll(len(evs), func(i int) error {
+		var e appliance.Event
+		if err := decodeRecord(evs[i].v, &e); err != nil {
+			return corruptf("event %d: %v", binary.BigEndian.Uint64(evs[i].k), err)
 		}
 		return nil
 	})
+}
+
+// interner makes equal strings share one copy. A building's phones are a
+// few models on a few firmware versions: their vendor, model, firmware,
+// user agent and interface strings are the same thousands of times over,
+// and each decoded record would otherwise hold its own copies.
+type interner map[string]string
+
+func (in interner) s(p *string) {
+	if *p == "" {
+		return
+	}
+	if v, ok := in[*p]; ok {
+		*p = v
+		return
+	}
+	if len(in) < 4096 { // bounded: a record of unique values adds nothing
+		in[*p] = *p
+	}
+}
+
+func (in interner) phone(p *appliance.Phone) {
+	in.s(&p.Vendor)
+	in.s(&p.Model)
+	in.s(&p.Firmware)
+	in.s(&p.UserAgent)
+	in.s(&p.Interface)
+	if p.Dialog != nil {
+		in.s(&p.Dialog.Interface)
+	}
+	if p.LastDownload != nil {
+		in.s(&p.LastDownload.UserAgent)
+	}
+}
+
+// decodeRecord decodes one phone, assignment or event: the bulk of a
+// start. It uses the encoding/json/v2 implementation (go-json-experiment,
+// the same code as Go's GOEXPERIMENT=jsonv2), about three times faster
+// than encoding/json on these records. The records are written by
+// encoding/json with exact field names and valid UTF-8, which both read
+// alike; v2 is stricter where a damaged record differs (duplicate names,
+// invalid UTF-8), which is what verification wants.
+func decodeRecord(v []byte, out any) error {
+	return jsonv2.Unmarshal(v, out)
+}
+
+// kv is one record as bbolt holds it (valid while its transaction is open).
+type kv struct{ k, v []byte }
+
+// decodeAll calls decode(i) for every i in [0, n) on up to GOMAXPROCS
+// goroutines, and returns the error of the lowest i that failed (the
+// first in key order, as a sequential walk would), or nil.
+func decodeAll(n int, decode func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/256+1)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			// Contiguous ranges: each worker stops at its own first error.
+			lo, hi := n*w/workers, n*(w+1)/workers
+			for i := lo; i < hi; i++ {
+				if err := decode(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err // ranges are in order: this is the lowest i
+		}
+	}
+	return nil
 }
 
 func schemaOf(tx *bolt.Tx) (int, error) {

@@ -142,6 +142,7 @@ func (s *Store) Replace(st *Staged) (prev string, err error) {
 		return prev, fmt.Errorf("close database: %w", err)
 	}
 	s.db = nil
+	s.opened.Store(nil) // another file: its records are read by Load
 	renameErr := os.Rename(st.path, s.path)
 	if renameErr == nil {
 		st.path = ""

@@ -69,6 +69,10 @@ type Store struct {
 	db *bolt.DB
 
 	recovery *Recovery
+
+	// opened is what verifying the file decoded at open, handed to the
+	// first Load if nothing was committed since (then dropped).
+	opened atomic.Pointer[verified]
 }
 
 // Open opens (creating if needed) the database at path with default
@@ -111,7 +115,8 @@ func (s *Store) open() error {
 	removeTemps(filepath.Dir(s.path), filepath.Base(s.path)+".tmp-")
 	removeTemps(s.opts.SnapshotDir, ".tmp-")
 	if st, err := os.Stat(s.path); err == nil && st.Size() > 0 {
-		if _, err := verifyFile(s.path); err != nil {
+		_, v, err := verifyLoad(s.path)
+		if err != nil {
 			if !errors.Is(err, ErrCorrupt) || !s.opts.Recover {
 				return err
 			}
@@ -119,6 +124,7 @@ func (s *Store) open() error {
 				return err
 			}
 		}
+		s.opened.Store(v) // nil after a recovery: the file changed
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -183,6 +189,7 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	err := s.db.Update(fn)
 	if err == nil {
 		s.commits.Add(1)
+		s.opened.Store(nil) // stale now: the next Load reads the file
 	}
 	return err
 }

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,142 @@ func TestOpenLocked(t *testing.T) {
 	_, err := Open(path)
 	if !errors.Is(err, ErrLocked) {
 		t.Errorf("second open: %v, want ErrLocked", err)
+	}
+}
+
+// TestLoadAfterOpenIsCurrent: the first Load after Open hands over what
+// verifying the file decoded; it must be the file's records, and once
+// anything is committed, or another file restored, Load must read again
+// rather than return that copy.
+func TestLoadAfterOpenIsCurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "phones.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w Write
+	for i := range 600 { // enough records for several decoding goroutines
+		m := appliance.MAC{0, 0x0b, 0x82, 0, byte(i >> 8), byte(i)}
+		w.Phones = append(w.Phones, appliance.Phone{MAC: m, State: appliance.StateDiscovered, Token: m.Lower()})
+	}
+	w.Assignments = map[appliance.MAC]appliance.Assignment{w.Phones[7].MAC: {Extension: "207"}}
+	if err := s.Apply(w); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	reopen := func() *Store {
+		t.Helper()
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if s.opened.Load() == nil {
+			t.Fatal("Open kept nothing of what it verified: the first Load decodes everything again")
+		}
+		return s
+	}
+	s = reopen()
+	got, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+		t.Errorf("first Load after Open (-want +got):\n%s", diff)
+	}
+	s.Close()
+
+	// A commit between Open and Load: Load sees it.
+	s = reopen()
+	extra := appliance.Phone{MAC: appliance.MAC{0, 0x0b, 0x82, 9, 9, 9}, State: appliance.StateDiscovered, Token: "t9"}
+	if err := s.Apply(Write{Phones: []appliance.Phone{extra}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Phones[extra.MAC]; !ok || len(got.Phones) != len(want.Phones)+1 {
+		t.Errorf("Load after a commit has %d phones (new one: %v), want %d: it returned the copy from Open", len(got.Phones), ok, len(want.Phones)+1)
+	}
+}
+
+// TestLoadReportsFirstBadRecord: decoding runs on several goroutines, but
+// the error names the first damaged record in key order, as a walk would.
+func TestLoadReportsFirstBadRecord(t *testing.T) {
+	s, _ := openTemp(t)
+	var w Write
+	for i := range 2000 {
+		m := appliance.MAC{0, 0x0b, 0x82, 0, byte(i >> 8), byte(i)}
+		w.Phones = append(w.Phones, appliance.Phone{MAC: m, State: appliance.StateDiscovered, Token: m.Lower()})
+	}
+	if err := s.Apply(w); err != nil {
+		t.Fatal(err)
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPhones)
+		for _, i := range []int{1900, 700, 1500} {
+			if err := b.Put([]byte(w.Phones[i].MAC.String()), []byte("{")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Load()
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), w.Phones[700].MAC.String()) {
+		t.Errorf("Load = %v, want ErrCorrupt naming %s", err, w.Phones[700].MAC)
+	}
+}
+
+// TestRecordDecodersAgree: the bulk records are decoded by the json/v2
+// implementation; for every field a record can hold it must read what
+// encoding/json wrote exactly as encoding/json reads it.
+func TestRecordDecodersAgree(t *testing.T) {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.UTC)
+	m := mac(t, "000B82ABCDEF")
+	ip := netip.MustParseAddr("198.18.1.2")
+	records := []any{
+		&appliance.Phone{MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.23", UserAgent: "Grandstream GXP2140 1.0.11.23 «ü»",
+			IP: ip, SIPPort: 5060, Source: netip.AddrPortFrom(ip, 5062), Interface: "lan0", Multicast: true,
+			State: appliance.StateProvisioned, FirstSeen: now, LastSeen: now.Add(time.Minute), Token: "tok", AdminPassword: "pw\"\\<>&",
+			Dialog: &appliance.Dialog{CallID: "c@h", RemoteURI: "<sip:a@b>;tag=1", LocalURI: "<sip:a@b>", LocalTag: "t", RemoteTarget: "sip:h",
+				RemoteAddr: netip.AddrPortFrom(ip, 5060), LocalAddr: netip.MustParseAddr("198.18.0.1"), Interface: "lan0", LocalCSeq: 7},
+			LastNotify:   &appliance.NotifyOutcome{Time: now, Result: appliance.NotifyRefused, Code: 488, Detail: "Not Acceptable Here"},
+			Downloads:    3,
+			LastDownload: &appliance.Download{Time: now, IP: ip, UserAgent: "UA", File: "cfg.xml", SHA256: "ab"},
+			NotifiedAt:   now},
+		&appliance.Phone{MAC: m, State: appliance.StateAssigned, Token: "t2"},
+		&appliance.Assignment{Extension: "201", Password: "p", DisplayName: "Desk", AuthID: "a", SIPServer: "pbx:5060", Codecs: []string{"G722", "PCMU"},
+			Keys:     []appliance.Key{{Type: "blf", Value: "202", Label: "Bob", Account: 2}},
+			Accounts: []appliance.Account{{Extension: "301", Password: "q", DisplayName: "Line 2", AuthID: "b", SIPServer: "s"}},
+			PValues:  map[string]string{"P1": "x"}, Model: "GXP2160"},
+		&appliance.Assignment{Extension: "202"},
+		&appliance.Event{Seq: 9, Time: now, MAC: m, Kind: appliance.EventDownload, Detail: `"cfg.xml" to 198.18.1.2`},
+		&appliance.Event{Seq: 10, Time: now, Kind: appliance.EventError},
+	}
+	for _, r := range records {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1 := reflect.New(reflect.TypeOf(r).Elem()).Interface()
+		v2 := reflect.New(reflect.TypeOf(r).Elem()).Interface()
+		if err := json.Unmarshal(b, v1); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeRecord(b, v2); err != nil {
+			t.Fatalf("decodeRecord(%s): %v", b, err)
+		}
+		if diff := cmp.Diff(v1, v2, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+			t.Errorf("%s (-encoding/json +decodeRecord):\n%s", b, diff)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 
 	"github.com/pnpbox/pnpbox/appliance/provision"
 )
@@ -34,6 +35,8 @@ func (s *server) provisioningFile(w http.ResponseWriter, r *http.Request) {
 		Remote:    ip,
 		UserAgent: r.UserAgent(),
 		Local:     local,
+		// A 304 is recorded as a download too (provision.Download).
+		IfNoneMatch: r.Header.Get("If-None-Match"),
 	})
 	if err != nil {
 		if !errors.Is(err, provision.ErrNotFound) {
@@ -45,7 +48,13 @@ func (s *server) provisioningFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("ETag", f.ETag)
 	w.Header().Set("Cache-Control", "no-store")
+	if f.NotModified {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.Body))) // one write, not chunks
 	w.Write(f.Body)
 }
