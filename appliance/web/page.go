@@ -102,6 +102,7 @@ func (s *server) pageRoutes(mux *http.ServeMux) {
 	in("GET /phones/{mac}", p.phonePage)
 	in("POST /phones/{mac}/provision", p.provisionOne)
 	in("POST /phones/{mac}/forget", p.forget)
+	in("POST /phones/{mac}/forget-phone", p.forgetPhone)
 	in("POST /phones/{mac}/admin-password", p.revealAdmin)
 	in("GET /phones/{mac}/edit", p.editForm)
 	in("POST /phones/{mac}/edit", p.editSave)

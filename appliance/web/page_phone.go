@@ -25,6 +25,8 @@ type phoneData struct {
 	Events        []appliance.Event
 	AdminPassword string // only after an explicit request
 	Seen          bool
+	Warnings      []string // the extension's: other phones hold it too
+	Displaced     string   // why the box lost the phone's address, or ""
 }
 
 // pageError says what went wrong in words for a page: the same mapping
@@ -67,7 +69,8 @@ func (p *pages) phonePage(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (p *pages) showPhone(w http.ResponseWriter, s *session, e provision.Entry, adminPW string) {
 	m := e.Phone.MAC
-	d := phoneData{E: e, Row: rowOf(e, p.Now()), AdminPassword: adminPW, Seen: e.Phone.Seen()}
+	d := phoneData{E: e, Row: rowOf(e, p.Now()), AdminPassword: adminPW, Seen: e.Phone.Seen(),
+		Warnings: p.Coord.ExtensionWarnings(m), Displaced: displacedWords(e.Phone)}
 	if a := e.Assignment; a != nil {
 		d.Codecs = strings.Join(a.Codecs, ", ")
 		var keys []string
@@ -128,6 +131,32 @@ func (p *pages) forget(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p.seeOther(w, r, s, "/phones/"+m.String(), "Assignment removed: the phone is discovered again.")
+}
+
+// forgetPhone forgets the phone entirely (provision.Coordinator.Forget):
+// record, token and assignment. A phone that boots again is discovered anew.
+func (p *pages) forgetPhone(w http.ResponseWriter, r *http.Request, s *session) {
+	e, ok := p.entryFor(w, r, s)
+	if !ok {
+		return
+	}
+	m := e.Phone.MAC
+	if err := p.Coord.Forget(m); err != nil {
+		_, msg := p.pageError(err)
+		p.seeOther(w, r, s, "/phones/"+m.String(), "Not forgotten: "+msg)
+		return
+	}
+	p.Log.Info("page: phone forgotten", "mac", m.String(), "ip", clientAddr(r).String())
+	p.seeOther(w, r, s, "/", "Forgot "+m.String()+": its record, its config URL and its assignment are gone. If it boots again it is listed as a new phone.")
+}
+
+// displacedWords says which phone took p's address, or "".
+func displacedWords(p appliance.Phone) string {
+	d := p.Displaced
+	if d == nil {
+		return ""
+	}
+	return "another phone took this address: " + d.Addr.String() + " (" + d.By.String() + ")"
 }
 
 // revealAdmin shows the phone's web admin password on the phone's page,
