@@ -52,6 +52,7 @@ var pageFuncs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"inc":  func(i int) int { return i + 1 },
+	"dec":  func(i int) int { return i - 1 },
 	"led":  ledWord,
 }
 
