@@ -526,5 +526,9 @@ func (p *pages) save(w http.ResponseWriter, r *http.Request, s *session, d *edit
 		p.showForm(w, s, http.StatusBadRequest, d, msg)
 		return
 	}
-	p.seeOther(w, r, s, "/phones/"+m.String(), "Saved: extension "+strings.TrimSpace(a.Extension)+" for "+m.String()+".")
+	msg := "Saved: extension " + strings.TrimSpace(a.Extension) + " for " + m.String() + "."
+	if warn := p.Coord.ExtensionWarnings(m); len(warn) > 0 {
+		msg += " Note: " + strings.Join(warn, "; ") + "."
+	}
+	p.seeOther(w, r, s, "/phones/"+m.String(), msg)
 }

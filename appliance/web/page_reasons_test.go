@@ -62,7 +62,8 @@ func TestPageReasons(t *testing.T) {
 	res, _ = b.post("/phones/"+taker.String()+"/edit", map[string][]string{"do": {"save"}, "extension": {"250"}, "password": {"pw-250-other"}, "key_rows": {"0"}})
 	_, body = b.get(res.Header.Get("Location"))
 	wantPage(t, "saved a shared extension", res, body, 303, "Saved: extension 250",
-		"extension 250 is also assigned to "+old.String()+": allowed, every phone on it rings")
+		"Note: extension 250 is also assigned to "+old.String()+": allowed, every phone on it rings",
+		`<dt>Extension<dd>250<p class="warn">extension 250 is also assigned to `+old.String())
 }
 
 // tableRow is the table row of phone m in body, or "".
@@ -136,3 +137,19 @@ func TestPendingIsOneRule(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestCSVReportWarnings: the dry run's report names an extension another
+// phone holds, row by row, before anything is written.
+func TestCSVReportWarnings(t *testing.T) {
+	b := newPageBox(t, true)
+	b.login()
+	held := pageMAC(t, "000B82000031")
+	b.coord.Assign(held, appliance.Assignment{Extension: "500", Password: "pw-500-secret"})
+	file := "mac,extension,password\n000B82000032,500,pw-500-other\n000B82000033,501,pw-501-secret\n"
+	res, body := b.upload("/csv/check", "file", "shared.csv", file, nil)
+	wantPage(t, "dry run with a shared extension", res, body, 200, "the file is good", "Allowed, but worth a look",
+		`<td>2<td><a href="/phones/000B82000032">000B82000032</a><td>extension<td class="warn">`, held.String())
+	if strings.Contains(body, "000B82000033</a><td>extension<td class=\"warn\">") {
+		t.Error("a row with an extension of its own is warned about")
+	}
+}
