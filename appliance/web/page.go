@@ -53,7 +53,10 @@ var pageFuncs = template.FuncMap{
 	"join": strings.Join,
 	"inc":  func(i int) int { return i + 1 },
 	"dec":  func(i int) int { return i - 1 },
-	"led":  ledWord,
+	// urlFormHint: an event is the box's advice to try the other NOTIFY
+	// URL form (provision.URLFormHint), which the page links to the form.
+	"urlFormHint": func(detail string) bool { return strings.Contains(detail, `"notify_url_form"`) },
+	"led":         ledWord,
 }
 
 // shortDuration writes a duration the way a person glances at it: 45s, 12m, 3h, 2d.

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/pnp"
 	"github.com/pnpbox/pnpbox/appliance/provision"
 )
 
@@ -152,4 +155,49 @@ func TestCSVReportWarnings(t *testing.T) {
 	if strings.Contains(body, "000B82000033</a><td>extension<td class=\"warn\">") {
 		t.Error("a row with an extension of its own is warned about")
 	}
+}
+
+// TestTimelineURLFormHint: a phone that took its NOTIFY and fetched
+// nothing, then announces itself again, has the box's advice in its
+// timeline, readable and linked to the form where the URL form is chosen.
+func TestTimelineURLFormHint(t *testing.T) {
+	b := newPageBox(t, true)
+	b.run()
+	b.login()
+	b.coord.UpdateSettings(sipServer("pbx.example.net"))
+	m := pageMAC(t, "000B82000041")
+	b.see(m, "192.0.2.71")
+	b.coord.Assign(m, appliance.Assignment{Extension: "271", Password: "pw-271-secret"})
+	if err := b.coord.Provision(m); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if e, _ := b.coord.Phone(m); e.Phone.State == appliance.StateNotified {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the phone never reached notified")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// It boots again (a new Call-ID) without having fetched its config.
+	a := netip.MustParseAddr("192.0.2.71")
+	b.coord.Offer(pnp.Discovery{MAC: m, Vendor: "Grandstream", Model: "GXP2130", Firmware: "1.0.11.3",
+		Contact: netip.AddrPortFrom(a, 5060), Source: netip.AddrPortFrom(a, 5060), Txn: "t2",
+		Dialog: appliance.Dialog{CallID: "c2-" + m.String(), RemoteAddr: netip.AddrPortFrom(a, 5060)}})
+	for {
+		evs, _ := b.coord.Events(provision.EventFilter{MAC: &m})
+		if slices.ContainsFunc(evs, func(e appliance.Event) bool { return strings.Contains(e.Detail, "notify_url_form") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL form hint among %+v", evs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res, body := b.get("/phones/" + m.String())
+	wantPage(t, "timeline", res, body, 200, `<li class="hint-ev">`,
+		"its firmware may want the folder URL form instead of file; set &#34;notify_url_form&#34;:&#34;folder&#34;",
+		`<a href="/phones/`+m.String()+`/edit#urlform">choose the URL form in the assignment</a>`)
 }
