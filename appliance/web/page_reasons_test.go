@@ -137,6 +137,20 @@ func TestPendingIsOneRule(t *testing.T) {
 	check("just notified", staged)
 	b.clock.add(6 * time.Minute)
 	check("notified six minutes ago", notified, staged)
+
+	// A discovered phone the pool would give an extension is counted
+	// apart: it is not pending (it has no assignment yet).
+	if _, err := b.coord.UpdateSettings(func(s appliance.Settings) (appliance.Settings, error) {
+		s.ExtensionPool = "300-309"
+		return s, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.see(pageMAC(t, "000B82000023"), "192.0.2.62")
+	_, body := b.get("/")
+	if !strings.Contains(body, "Provision all pending (2 + 1 from the pool)") {
+		t.Errorf("the button does not count the pool's phone apart:\n%s", body)
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
