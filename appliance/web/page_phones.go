@@ -41,9 +41,6 @@ func isPending(e provision.Entry, now time.Time) bool {
 	return provision.IsPending(&e.Phone, e.Assignment != nil, now)
 }
 
-// tableFilterNames are the filters' query values.
-var tableFilterNames = []string{"pending", "failed", "unassigned", "provisioned", "all"}
-
 type filterLink struct {
 	Value, Label string
 	N            int
@@ -182,7 +179,8 @@ func rowOf(e provision.Entry, now time.Time) phoneRow {
 func (p *pages) phonesView(u url.Values) phonesData {
 	now := p.Now()
 	show := u.Get("show")
-	if !slices.Contains(tableFilterNames, show) {
+	filters := tableFilters(now)
+	if !slices.ContainsFunc(filters, func(f tableFilter) bool { return f.Value == show }) {
 		show = "all"
 	}
 	q := strings.ToUpper(strings.TrimSpace(u.Get("q")))
@@ -197,7 +195,7 @@ func (p *pages) phonesView(u url.Values) phonesData {
 		d.Counts = append(d.Counts, countView{s, st.Counts[s], "s-" + string(s)})
 	}
 	var match func(provision.Entry) bool
-	for _, f := range tableFilters(now) {
+	for _, f := range filters {
 		n := 0
 		for _, e := range entries {
 			if f.match(e) {
