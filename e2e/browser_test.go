@@ -26,9 +26,10 @@ import (
 // phonesim binaries on loopback: first boot → claim (the button held) →
 // set the password → log out and in → settings → pre-stage a phone →
 // simulated phones boot and appear in the open table → assign the
-// other one from the table → a CSV with one bad row shows its report →
-// the fixed file is imported → "Provision all pending" → both phones
-// reach provisioned on the page without a reload. A screenshot of each
+// other one from the table, with a second line → a CSV with one bad row
+// shows its report → the fixed file is imported → "Provision all
+// pending" → both phones reach provisioned on the page without a reload
+// → one of them is forgotten. A screenshot of each
 // step goes to a folder the test names when it fails (PNPBOX_SCREENSHOTS
 // chooses it). It needs chromium: skipped without it, except in CI,
 // where it fails.
@@ -102,8 +103,11 @@ func TestBrowserInstallerJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#ext"), "202"),
 		chromedp.Click(chromedp.CSS("button.gen")), // a password made in the browser
 		chromedp.SendKeys(chromedp.CSS("#dn"), "Office"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=acc_ext_0]`), "212"), // a second line
+		chromedp.SendKeys(chromedp.CSS(`input[name=acc_pw_0]`), "sip-secret-212"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=acc_dn_0]`), "Office line 2"),
 		chromedp.Click(chromedp.CSS(`.actions button[value=save]`)),
-		waitText("Saved: extension 202 for "+macB))
+		waitText("Saved: extension 202 for "+macB), waitText("2. 212 (Office line 2)"))
 
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "site.csv")
@@ -140,6 +144,12 @@ func TestBrowserInstallerJourney(t *testing.T) {
 	if sim.wait(t, 60*time.Second) != nil {
 		t.Errorf("phonesim: %s", sim.output())
 	}
+	// The phone that came from the table is taken away: forgotten, it
+	// leaves the table (and would come back as new if it booted again).
+	b.step("20-forget",
+		chromedp.Navigate(box.base+"/phones/"+macB),
+		chromedp.Click(chromedp.CSS(`form[action$="/forget-phone"] button`)),
+		waitText("Forgot "+macB), waitText("2 of 2 phones"))
 }
 
 // requireChromium returns chromium's path; without it the test skips,

@@ -164,6 +164,20 @@ func (s *server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// forgetPhone removes the phone, its token and its assignment (its events
+// stay): 204 once that is on disk; 409 while a NOTIFY to it is unanswered.
+func (s *server) forgetPhone(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.macParam(w, r)
+	if !ok {
+		return
+	}
+	if err := s.Coord.Forget(m); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // provisionAll is the button. When pool extensions could not be stored
 // the answer is an error (507 on a full disk) that still carries the
 // summary: phones that had an assignment were sent their NOTIFY.

@@ -59,6 +59,7 @@ func TestOpenAPICoverage(t *testing.T) {
 	call("POST", "/api/alerts/ack", "", 200)
 	call("POST", "/api/button", `{"hold_ms":100}`, 202)
 	call("DELETE", "/api/phones/000B82112233/assignment", "", 204)
+	call("DELETE", "/api/phones/000B82112233", "", 204)
 	b.claim.Open(time.Minute)
 	fetch("anon", "POST", "/api/claim", "application/json", `{"password":"`+adminPassword+`"}`, 200)
 

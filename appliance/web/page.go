@@ -52,7 +52,11 @@ var pageFuncs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"inc":  func(i int) int { return i + 1 },
-	"led":  ledWord,
+	"dec":  func(i int) int { return i - 1 },
+	// urlFormHint: an event is the box's advice to try the other NOTIFY
+	// URL form (provision.URLFormHint), which the page links to the form.
+	"urlFormHint": func(detail string) bool { return strings.Contains(detail, `"notify_url_form"`) },
+	"led":         ledWord,
 }
 
 // shortDuration writes a duration the way a person glances at it: 45s, 12m, 3h, 2d.
@@ -102,6 +106,7 @@ func (s *server) pageRoutes(mux *http.ServeMux) {
 	in("GET /phones/{mac}", p.phonePage)
 	in("POST /phones/{mac}/provision", p.provisionOne)
 	in("POST /phones/{mac}/forget", p.forget)
+	in("POST /phones/{mac}/forget-phone", p.forgetPhone)
 	in("POST /phones/{mac}/admin-password", p.revealAdmin)
 	in("GET /phones/{mac}/edit", p.editForm)
 	in("POST /phones/{mac}/edit", p.editSave)

@@ -25,6 +25,8 @@ type phoneData struct {
 	Events        []appliance.Event
 	AdminPassword string // only after an explicit request
 	Seen          bool
+	Warnings      []string // the extension's: other phones hold it too
+	Displaced     string   // why the box lost the phone's address, or ""
 }
 
 // pageError says what went wrong in words for a page: the same mapping
@@ -67,7 +69,8 @@ func (p *pages) phonePage(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (p *pages) showPhone(w http.ResponseWriter, s *session, e provision.Entry, adminPW string) {
 	m := e.Phone.MAC
-	d := phoneData{E: e, Row: rowOf(e, p.Now()), AdminPassword: adminPW, Seen: e.Phone.Seen()}
+	d := phoneData{E: e, Row: rowOf(e, p.Now()), AdminPassword: adminPW, Seen: e.Phone.Seen(),
+		Warnings: p.Coord.ExtensionWarnings(m), Displaced: displacedWords(e.Phone)}
 	if a := e.Assignment; a != nil {
 		d.Codecs = strings.Join(a.Codecs, ", ")
 		var keys []string
@@ -130,6 +133,32 @@ func (p *pages) forget(w http.ResponseWriter, r *http.Request, s *session) {
 	p.seeOther(w, r, s, "/phones/"+m.String(), "Assignment removed: the phone is discovered again.")
 }
 
+// forgetPhone forgets the phone entirely (provision.Coordinator.Forget):
+// record, token and assignment. A phone that boots again is discovered anew.
+func (p *pages) forgetPhone(w http.ResponseWriter, r *http.Request, s *session) {
+	e, ok := p.entryFor(w, r, s)
+	if !ok {
+		return
+	}
+	m := e.Phone.MAC
+	if err := p.Coord.Forget(m); err != nil {
+		_, msg := p.pageError(err)
+		p.seeOther(w, r, s, "/phones/"+m.String(), "Not forgotten: "+msg)
+		return
+	}
+	p.Log.Info("page: phone forgotten", "mac", m.String(), "ip", clientAddr(r).String())
+	p.seeOther(w, r, s, "/", "Forgot "+m.String()+": its record, its config URL and its assignment are gone. If it boots again it is listed as a new phone.")
+}
+
+// displacedWords says which phone took p's address, or "".
+func displacedWords(p appliance.Phone) string {
+	d := p.Displaced
+	if d == nil {
+		return ""
+	}
+	return "another phone took this address: " + d.Addr.String() + " (" + d.By.String() + ")"
+}
+
 // revealAdmin shows the phone's web admin password on the phone's page,
 // once, because the installer asked (a POST: never in a URL or history).
 func (p *pages) revealAdmin(w http.ResponseWriter, r *http.Request, s *session) {
@@ -152,6 +181,19 @@ type keyRow struct {
 	Err                         string
 }
 
+// accountRow is one extra SIP account (account 2 onwards) in the form.
+// I is its position in the stored list, so an empty password keeps that
+// account's stored one.
+type accountRow struct {
+	I                                      int
+	Extension, DisplayName, AuthID, Server string
+	PasswordSet                            bool
+	Err                                    string
+}
+
+// N is the account's number on the phone (2 onwards).
+func (r accountRow) N() int { return r.I + 2 }
+
 // editData is the assignment form: a phone's, or pre-staging by MAC.
 type editData struct {
 	Add                                    bool
@@ -162,6 +204,11 @@ type editData struct {
 	Codecs                                 string
 	PasswordSet                            bool
 	Keys                                   []keyRow
+	Accounts                               []accountRow
+	MaxAccounts                            int    // the model's accounts, 0 when not known
+	URLForm                                string // notify_url_form: "" is auto
+	URLForms                               []string
+	PValues                                int // raw P-values the assignment has (API only)
 	KeyTypes                               []string
 	Limits                                 string
 	Errs                                   map[string]string
@@ -195,6 +242,11 @@ func formOf(e provision.Entry) editData {
 			}
 			d.Keys = append(d.Keys, keyRow{I: i, Type: k.Type, Value: k.Value, Label: k.Label, Account: acc})
 		}
+		for i, acc := range a.Accounts {
+			d.Accounts = append(d.Accounts, accountRow{I: i, Extension: acc.Extension, DisplayName: acc.DisplayName,
+				AuthID: acc.AuthID, Server: acc.SIPServer, PasswordSet: acc.Password != ""})
+		}
+		d.URLForm, d.PValues = a.NotifyURLForm, len(a.PValues)
 	}
 	return d
 }
@@ -220,6 +272,25 @@ func (d *editData) finish() {
 		model = "GXP2130"
 	}
 	d.Limits = limitsOf(model)
+	d.MaxAccounts = 0
+	if m, ok := profile.LookupModel(model); ok {
+		d.MaxAccounts = m.Accounts
+	}
+	// One empty row for a new account while the model has room (or is
+	// not known); more than the model takes are refused by Assign.
+	if len(d.Accounts) == 0 || d.Accounts[len(d.Accounts)-1].Extension != "" {
+		if d.MaxAccounts == 0 || len(d.Accounts)+1 < d.MaxAccounts {
+			next := 0
+			if n := len(d.Accounts); n > 0 {
+				next = d.Accounts[n-1].I + 1
+			}
+			d.Accounts = append(d.Accounts, accountRow{I: next})
+		}
+	}
+	d.URLForms = []string{appliance.URLFormAuto, appliance.URLFormFile, appliance.URLFormFolder}
+	if d.URLForm == "" {
+		d.URLForm = appliance.URLFormAuto
+	}
 	if d.Errs == nil {
 		d.Errs = map[string]string{}
 	}
@@ -233,6 +304,24 @@ func readForm(r *http.Request, d *editData) {
 	d.AuthID, d.Server, d.Codecs = f.Get("auth_id"), f.Get("sip_server"), f.Get("codecs")
 	if f.Has("model") {
 		d.Model = f.Get("model")
+	}
+	if f.Has("notify_url_form") {
+		d.URLForm = f.Get("notify_url_form")
+	}
+	if f.Has("acc_row") {
+		stored := map[int]accountRow{}
+		for _, r := range d.Accounts {
+			stored[r.I] = r
+		}
+		d.Accounts = nil
+		for _, is := range f["acc_row"] {
+			i, err := strconv.Atoi(is)
+			if err != nil || i < 0 || i > 100 {
+				continue
+			}
+			d.Accounts = append(d.Accounts, accountRow{I: i, Extension: f.Get("acc_ext_" + is), DisplayName: f.Get("acc_dn_" + is),
+				AuthID: f.Get("acc_auth_" + is), Server: f.Get("acc_srv_" + is), PasswordSet: stored[i].PasswordSet})
+		}
 	}
 	n, _ := strconv.Atoi(f.Get("key_rows"))
 	n = min(max(n, 0), 100)
@@ -255,16 +344,31 @@ func readForm(r *http.Request, d *editData) {
 }
 
 // assignmentOf turns the form into an assignment on top of the stored one
-// (accounts 2 onwards and raw P-values, which the form does not show,
-// are kept). An empty password keeps the stored one.
-func assignmentOf(d *editData, base *appliance.Assignment, password string) (appliance.Assignment, error) {
+// (raw P-values, which the form does not show, are kept). An empty
+// password keeps the stored one, for account 1 and each further account;
+// an account row whose extension is emptied is removed. form holds the
+// posted passwords.
+func assignmentOf(d *editData, base *appliance.Assignment, form url.Values) (appliance.Assignment, error) {
 	var a appliance.Assignment
 	if base != nil {
 		a = *base
 	}
 	a.Extension, a.DisplayName, a.AuthID, a.SIPServer = d.Extension, d.DisplayName, d.AuthID, d.Server
-	a.Password = password
+	a.Password = form.Get("password")
 	a.Model = strings.TrimSpace(d.Model)
+	a.NotifyURLForm = d.URLForm
+	a.Accounts = nil
+	for _, r := range d.Accounts {
+		if strings.TrimSpace(r.Extension) == "" {
+			continue
+		}
+		acc := appliance.Account{Extension: r.Extension, DisplayName: r.DisplayName, AuthID: r.AuthID, SIPServer: r.Server,
+			Password: form.Get("acc_pw_" + strconv.Itoa(r.I))}
+		if acc.Password == "" && base != nil && r.I < len(base.Accounts) {
+			acc.Password = base.Accounts[r.I].Password
+		}
+		a.Accounts = append(a.Accounts, acc)
+	}
 	a.Codecs = nil
 	for c := range strings.FieldsFuncSeq(d.Codecs, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
 		a.Codecs = append(a.Codecs, c)
@@ -301,6 +405,21 @@ func (d *editData) setErr(err error) {
 		return
 	}
 	f := fe.Field
+	if rest, ok := strings.CutPrefix(f, "accounts["); ok {
+		// accounts[i] counts the accounts kept, in the form's order.
+		if i, err := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, ']'))]); err == nil {
+			for j := range d.Accounts {
+				if strings.TrimSpace(d.Accounts[j].Extension) == "" {
+					continue
+				}
+				if i == 0 {
+					d.Accounts[j].Err = fe.Error()
+					return
+				}
+				i--
+			}
+		}
+	}
 	if rest, ok := strings.CutPrefix(f, "keys["); ok {
 		if i, err := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, ']'))]); err == nil && i < len(d.Keys) {
 			d.Keys[i].Err = fe.Error()
@@ -390,7 +509,7 @@ func (p *pages) save(w http.ResponseWriter, r *http.Request, s *session, d *edit
 		return
 	}
 	d.finish()
-	a, err := assignmentOf(d, base, r.PostForm.Get("password"))
+	a, err := assignmentOf(d, base, r.PostForm)
 	if err == nil {
 		_, err = p.Coord.Assign(m, a)
 	}
@@ -407,5 +526,9 @@ func (p *pages) save(w http.ResponseWriter, r *http.Request, s *session, d *edit
 		p.showForm(w, s, http.StatusBadRequest, d, msg)
 		return
 	}
-	p.seeOther(w, r, s, "/phones/"+m.String(), "Saved: extension "+strings.TrimSpace(a.Extension)+" for "+m.String()+".")
+	msg := "Saved: extension " + strings.TrimSpace(a.Extension) + " for " + m.String() + "."
+	if warn := p.Coord.ExtensionWarnings(m); len(warn) > 0 {
+		msg += " Note: " + strings.Join(warn, "; ") + "."
+	}
+	p.seeOther(w, r, s, "/phones/"+m.String(), msg)
 }

@@ -23,16 +23,22 @@ type tableFilter struct {
 	match        func(provision.Entry) bool
 }
 
-// tableFilters are the table's views. Pending is DESIGN.md's: has an
-// assignment and is not yet provisioned.
-var tableFilters = []tableFilter{
-	{"pending", "pending", func(e provision.Entry) bool {
-		return e.Assignment != nil && e.Phone.State != appliance.StateProvisioned
-	}},
-	{"failed", "failed", func(e provision.Entry) bool { return e.Phone.State == appliance.StateFailed }},
-	{"unassigned", "not assigned", func(e provision.Entry) bool { return e.Assignment == nil }},
-	{"provisioned", "provisioned", func(e provision.Entry) bool { return e.Phone.State == appliance.StateProvisioned }},
-	{"all", "all", func(provision.Entry) bool { return true }},
+// tableFilters are the table's views; they are evaluated at now. Pending
+// is provision.IsPending, the rule the press itself follows, so the
+// filter's count is the button's N.
+func tableFilters(now time.Time) []tableFilter {
+	return []tableFilter{
+		{"pending", "pending", func(e provision.Entry) bool { return isPending(e, now) }},
+		{"failed", "failed", func(e provision.Entry) bool { return e.Phone.State == appliance.StateFailed }},
+		{"unassigned", "not assigned", func(e provision.Entry) bool { return e.Assignment == nil }},
+		{"provisioned", "provisioned", func(e provision.Entry) bool { return e.Phone.State == appliance.StateProvisioned }},
+		{"all", "all", func(provision.Entry) bool { return true }},
+	}
+}
+
+// isPending is provision.IsPending for a table entry.
+func isPending(e provision.Entry, now time.Time) bool {
+	return provision.IsPending(&e.Phone, e.Assignment != nil, now)
 }
 
 type filterLink struct {
@@ -45,6 +51,7 @@ type filterLink struct {
 // prints, so 1,000 phones render fast.
 type phoneRow struct {
 	MAC, Phone, IP, Since, Ext, Name, Notify string
+	Reason                                   string // why the box cannot reach it, or ""
 	State                                    appliance.State
 	Downloads                                int
 }
@@ -62,7 +69,8 @@ type phonesData struct {
 	Total, Shown int
 	Page, Pages  int
 	Prev, Next   string
-	Pending      int
+	Pending      int // provision.IsPending phones: the pending filter's count
+	PoolWaiting  int // discovered phones a press would give a pool extension
 	Counts       []countView
 	Pool         *provision.PoolStatus
 	Summary      *provision.Summary
@@ -157,6 +165,7 @@ func rowOf(e provision.Entry, now time.Time) phoneRow {
 	if e.InFlight {
 		r.Since += " · NOTIFY out"
 	}
+	r.Reason = displacedWords(p)
 	if a := e.Assignment; a != nil {
 		r.Ext, r.Name = a.Extension, a.DisplayName
 		if r.Phone == "" && a.Model != "" {
@@ -170,26 +179,31 @@ func rowOf(e provision.Entry, now time.Time) phoneRow {
 func (p *pages) phonesView(u url.Values) phonesData {
 	now := p.Now()
 	show := u.Get("show")
-	if !slices.ContainsFunc(tableFilters, func(f tableFilter) bool { return f.Value == show }) {
+	filters := tableFilters(now)
+	if !slices.ContainsFunc(filters, func(f tableFilter) bool { return f.Value == show }) {
 		show = "all"
 	}
 	q := strings.ToUpper(strings.TrimSpace(u.Get("q")))
 	entries := p.Coord.Phones()
 	st := p.Coord.Status()
-	d := phonesData{Q: u.Get("q"), Pending: st.Pending, Total: len(entries)}
+	d := phonesData{Q: u.Get("q"), Total: len(entries)}
 	if st.Pool.Range != "" {
 		d.Pool = &st.Pool
+		d.PoolWaiting = int(min(uint64(st.Pool.Waiting), st.Pool.Free))
 	}
 	for _, s := range appliance.States {
 		d.Counts = append(d.Counts, countView{s, st.Counts[s], "s-" + string(s)})
 	}
 	var match func(provision.Entry) bool
-	for _, f := range tableFilters {
+	for _, f := range filters {
 		n := 0
 		for _, e := range entries {
 			if f.match(e) {
 				n++
 			}
+		}
+		if f.Value == "pending" {
+			d.Pending = n
 		}
 		d.Filters = append(d.Filters, filterLink{f.Value, f.Label, n, f.Value == show})
 		if f.Value == show {

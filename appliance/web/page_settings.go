@@ -3,8 +3,10 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +17,7 @@ import (
 // GET|PUT /api/settings, a label and a one-line explanation.
 type settingField struct {
 	Name, Label, Help string
-	Kind              string // text, int, list, select, check, password
+	Kind              string // text, int, intopt (empty: not set), list, select, check, password, pairs (lines of P=value)
 	Options           []string
 	Value             string
 	Checked           bool // check: on; password: one is set
@@ -27,8 +29,8 @@ type settingGroup struct {
 	Fields []settingField
 }
 
-// settingsForm lists the form's fields. The nested and raw ones
-// (auto_provision, model_defaults, p_values) are the API's.
+// settingsForm lists the form's fields: every field of appliance.Settings
+// (a nested one named with a dot, as auto_provision.mode).
 var settingsForm = []settingGroup{
 	{"Phones register with", []settingField{
 		{Name: "sip_server", Label: "SIP server", Help: "Your PBX, as host or host:port; an assignment's own server wins.", Kind: "text"},
@@ -41,13 +43,24 @@ var settingsForm = []settingGroup{
 	}},
 	{"Provisioning", []settingField{
 		{Name: "provision_mode", Label: "Provision mode", Help: "button: phones get their NOTIFY when the button (on the box or this page) is pressed; auto: as soon as a phone that has announced itself has an assignment.", Kind: "select", Options: []string{appliance.ModeButton, appliance.ModeAuto}},
-		{Name: "notify_url_form", Label: "Config URL form", Help: "file: the vendor guide's …/cfg<MAC> (the default); folder: …/ for firmware that wants the folder.", Kind: "select", Options: []string{appliance.URLFormFile, appliance.URLFormFolder}},
+		{Name: "notify_url_form", Label: "NOTIFY URL form", Help: "auto (the default): each model family's form (docs/models.md); file: …/cfg<MAC> for every phone; folder: …/ for every phone. A phone's own choice on its assignment wins.", Kind: "select", Options: []string{appliance.URLFormAuto, appliance.URLFormFile, appliance.URLFormFolder}},
 		{Name: "config_server_path", Label: "Config server after the first download", Help: "host[:port]/path without http://; empty: this box.", Kind: "text"},
 		{Name: "config_protocol", Label: "Config protocol", Help: "How phones fetch their config later.", Kind: "select", Options: []string{"", appliance.ProtocolHTTP, appliance.ProtocolHTTPS, appliance.ProtocolTFTP}},
 		{Name: "firmware_server_path", Label: "Firmware server", Help: "host[:port]/path where phones look for firmware; empty: leave the phone's.", Kind: "text"},
 		{Name: "firmware_protocol", Label: "Firmware protocol", Help: "How phones fetch firmware.", Kind: "select", Options: []string{"", appliance.ProtocolHTTP, appliance.ProtocolHTTPS, appliance.ProtocolTFTP}},
 		{Name: "phone_admin_password", Label: "Phones' web admin password", Help: "The same for every phone; empty: each phone gets its own random one (shown on its page on request).", Kind: "password"},
 		{Name: "legacy_binary", Label: "Also serve the legacy binary cfg<MAC> file", Help: "Only for old firmware that cannot read the XML config.", Kind: "check"},
+		{Name: "keep_pnp", Label: "Keep the phones' own Plug-and-Play on", Help: "Off (the default): a provisioned phone stops multicasting its SUBSCRIBE at boot, so no other box on the LAN can take it over; on while phones still move between boxes.", Kind: "check"},
+	}},
+	{"The phones' own config check", []settingField{
+		{Name: "auto_provision.mode", Label: "When phones check for a new config", Help: "Empty: leave the phone's setting; no: never; every_minutes, hour_of_day or day_of_week with the values below.", Kind: "select", Options: []string{"", appliance.AutoProvisionNo, appliance.AutoProvisionEveryMinutes, appliance.AutoProvisionHourOfDay, appliance.AutoProvisionDayOfWeek}},
+		{Name: "auto_provision.interval_minutes", Label: "Every … minutes", Help: "For every_minutes: 60-86400; empty: the phone's default (a week).", Kind: "int"},
+		{Name: "auto_provision.hour", Label: "Hour of day", Help: "For hour_of_day and day_of_week: 0-23; empty: the phone's default.", Kind: "intopt"},
+		{Name: "auto_provision.day_of_week", Label: "Day of week", Help: "For day_of_week: 0-6, as the phone counts (0 is Sunday); empty: the phone's default.", Kind: "intopt"},
+	}},
+	{"Raw vendor values", []settingField{
+		{Name: "p_values", Label: "P-values for every phone", Help: "One per line, P1234=value: Grandstream settings the form has no field for; they win over everything the box renders.", Kind: "pairs"},
+		{Name: "model_defaults", Label: "P-values per model", Help: "One per line, MODEL P1234=value (e.g. GXP2160 P1362=de): between the site's values and the phone's own.", Kind: "pairs"},
 	}},
 	{"Which phones are taken in", []settingField{
 		{Name: "extension_pool", Label: "Extension pool", Help: "Extensions a press gives discovered phones without an assignment, e.g. 200-299 or 200-249,300-310; empty: no pool.", Kind: "text"},
@@ -77,7 +90,22 @@ func fillSettingsForm(set appliance.Settings, posted url.Values, err error) []se
 	for gi, g := range settingsForm {
 		out[gi] = settingGroup{Name: g.Name, Fields: make([]settingField, len(g.Fields))}
 		for fi, f := range g.Fields {
-			switch v := cur[f.Name].(type) {
+			var val any = cur[f.Name]
+			if top, sub, nested := strings.Cut(f.Name, "."); nested {
+				obj, _ := cur[top].(map[string]any)
+				val = obj[sub]
+			}
+			if f.Kind == "intopt" {
+				if n, ok := val.(float64); ok {
+					f.Value = strconv.FormatFloat(n, 'f', -1, 64)
+				}
+				val = nil
+			}
+			if f.Kind == "pairs" {
+				f.Value = pairLines(f.Name, val)
+				val = nil
+			}
+			switch v := val.(type) {
 			case string:
 				if f.Kind == "password" {
 					f.Checked = v != ""
@@ -110,13 +138,103 @@ func fillSettingsForm(set appliance.Settings, posted url.Values, err error) []se
 	return out
 }
 
+// pairLines shows p_values ({"P30":"x"}) or model_defaults
+// ({"GXP2160":{"p_values":{…}}}) as the form's lines, sorted.
+func pairLines(name string, v any) string {
+	obj, _ := v.(map[string]any)
+	var lines []string
+	for k, x := range obj {
+		if name == "model_defaults" {
+			layer, _ := x.(map[string]any)
+			pv, _ := layer["p_values"].(map[string]any)
+			for p, val := range pv {
+				lines = append(lines, fmt.Sprintf("%s %s=%v", k, p, val))
+			}
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s=%v", k, x))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// parsePairs reads the lines of a pairs field: P-values, or for
+// model_defaults model and P-value. The maps replace the stored ones.
+func parsePairs(name, text string) (map[string]string, map[string]appliance.ModelLayer, error) {
+	pv, md := map[string]string{}, map[string]appliance.ModelLayer{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		model := ""
+		if name == "model_defaults" {
+			var ok bool
+			if model, line, ok = strings.Cut(line, " "); !ok {
+				return nil, nil, &appliance.FieldError{Field: name, Msg: fmt.Sprintf("line %d: MODEL P1234=value", i+1)}
+			}
+			line = strings.TrimSpace(line)
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, nil, &appliance.FieldError{Field: name, Msg: fmt.Sprintf("line %d: P1234=value", i+1)}
+		}
+		k = strings.TrimSpace(k)
+		if model == "" {
+			pv[k] = v
+			continue
+		}
+		model = strings.ToUpper(model)
+		layer := md[model]
+		if layer.PValues == nil {
+			layer.PValues = map[string]string{}
+		}
+		layer.PValues[k] = v
+		md[model] = layer
+	}
+	if len(pv) == 0 {
+		pv = nil
+	}
+	if len(md) == 0 {
+		md = nil
+	}
+	return pv, md, nil
+}
+
 // settingsFormPatch turns the posted form into the JSON object that
-// PUT /api/settings would merge.
+// PUT /api/settings would merge (pairs fields are parsePairs').
 func settingsFormPatch(form url.Values) ([]byte, error) {
 	patch := map[string]any{}
 	for _, g := range settingsForm {
 		for _, f := range g.Fields {
 			v := strings.TrimSpace(form.Get(f.Name))
+			into := patch
+			name := f.Name
+			if top, sub, nested := strings.Cut(f.Name, "."); nested {
+				obj, _ := patch[top].(map[string]any)
+				if obj == nil {
+					obj = map[string]any{}
+					patch[top] = obj
+				}
+				into, name = obj, sub
+			}
+			switch f.Kind {
+			case "pairs":
+				continue
+			case "intopt":
+				if v == "" {
+					into[name] = nil
+					continue
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return nil, &appliance.FieldError{Field: f.Name, Msg: "a whole number"}
+				}
+				into[name] = n
+				continue
+			}
+			patch := into
+			f.Name = name
 			switch f.Kind {
 			case "check":
 				patch[f.Name] = v != ""
@@ -160,6 +278,14 @@ func (p *pages) settingsPage(w http.ResponseWriter, r *http.Request, s *session)
 func (p *pages) settingsSave(w http.ResponseWriter, r *http.Request, s *session) {
 	r.ParseForm()
 	patch, err := settingsFormPatch(r.PostForm)
+	var pv map[string]string
+	var md map[string]appliance.ModelLayer
+	if err == nil {
+		pv, _, err = parsePairs("p_values", r.PostForm.Get("p_values"))
+	}
+	if err == nil {
+		_, md, err = parsePairs("model_defaults", r.PostForm.Get("model_defaults"))
+	}
 	if err == nil {
 		// The same decoding as PUT /api/settings, then the same checks.
 		_, err = p.Coord.UpdateSettings(func(cur appliance.Settings) (appliance.Settings, error) {
@@ -167,6 +293,7 @@ func (p *pages) settingsSave(w http.ResponseWriter, r *http.Request, s *session)
 			if err != nil {
 				return cur, &appliance.FieldError{Field: "settings", Msg: err.Error()}
 			}
+			next.PValues, next.ModelDefaults = pv, md
 			return next, nil
 		})
 	}

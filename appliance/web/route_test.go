@@ -15,13 +15,14 @@ func TestMethodNotAllowed(t *testing.T) {
 		code         int
 		allow        string
 	}{
-		{"DELETE", "/api/phones/000B82112233", 405, "GET, HEAD"},
+		{"POST", "/api/phones/000B82112233", 405, "GET, HEAD, DELETE"}, // DELETE forgets the phone
 		{"PUT", "/api/phones", 405, "GET, HEAD"},
 		{"GET", "/api/phones/000B82112233/assignment", 405, "PUT, DELETE"},
 		{"POST", "/api/phones/000B82112233/assignment", 405, "PUT, DELETE"},
 		{"GET", "/api/phones/000B82112233/provision", 405, "POST"},
 		{"GET", "/api/provision", 405, "POST"},
 		{"DELETE", "/api/status", 405, "GET, HEAD"},
+		{"DELETE", "/api/phones", 405, "GET, HEAD"},
 		{"POST", "/api/assignments/export", 405, "GET, HEAD"},
 		{"GET", "/api/assignments/import", 405, "POST"},
 		{"GET", "/api/restore", 405, "POST"},

@@ -113,11 +113,11 @@ func (s *specCheck) check(req *http.Request, code int, header http.Header, body 
 		// Every GET route answers HEAD; kin-openapi checks no HEAD answer.
 		probe := req.Clone(req.Context())
 		probe.Method = http.MethodGet
-		if _, _, err := spec.router.FindRoute(probe); err == nil {
+		if _, _, err := spec.findRoute(probe); err == nil {
 			return "", nil
 		}
 	}
-	route, params, err := spec.router.FindRoute(req)
+	route, params, err := spec.findRoute(req)
 	if err != nil {
 		return "", s.checkNoRoute(spec, req, code, header, body)
 	}
@@ -203,12 +203,29 @@ func (d *apiDoc) allowed(req *http.Request) (string, []string) {
 		if m == http.MethodHead {
 			probe.Method = http.MethodGet
 		}
-		if route, _, err := d.router.FindRoute(probe); err == nil {
+		if route, _, err := d.findRoute(probe); err == nil {
 			path = route.Path
 			allow = append(allow, m)
 		}
 	}
 	return path, allow
+}
+
+// findRoute is the router's FindRoute, except that a path parameter is
+// never empty: kin-openapi's legacy router matches /api/phones to
+// /api/phones/{mac} with mac "", which net/http's mux (the server's)
+// never does.
+func (d *apiDoc) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	route, params, err := d.router.FindRoute(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	for name, v := range params {
+		if v == "" {
+			return nil, nil, fmt.Errorf("%s %s: path parameter %s is empty", req.Method, req.URL.Path, name)
+		}
+	}
+	return route, params, nil
 }
 
 func keys(m map[int]string) []int {

@@ -74,6 +74,7 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/status", s.statusWithClaim)
 	api.HandleFunc("GET /api/phones", s.phones)
 	api.HandleFunc("GET /api/phones/{mac}", s.phone)
+	api.HandleFunc("DELETE /api/phones/{mac}", s.forgetPhone)
 	api.HandleFunc("PUT /api/phones/{mac}/assignment", s.putAssignment)
 	api.HandleFunc("DELETE /api/phones/{mac}/assignment", s.deleteAssignment)
 	api.HandleFunc("POST /api/phones/{mac}/provision", s.provisionOne)
