@@ -20,4 +20,7 @@ echo "$out"
 case "$out" in *linux/arm64*) ;; *) echo "unexpected -version output"; exit 1 ;; esac
 
 pure=(./appliance ./appliance/assigncsv ./appliance/profile ./appliance/store ./appliance/provision ./appliance/panel ./board/sim)
-CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static "${pure[@]}"
+# TestFootprintChild re-executes its own test binary as a child process:
+# under qemu-user that child is an arm64 file the host kernel cannot exec
+# (no binfmt entry is assumed). It runs natively in make test's amd64 pass.
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static -skip '^TestFootprintChild$' "${pure[@]}"
