@@ -74,6 +74,10 @@ type Coordinator struct {
 	queue chan appliance.Discovery
 	wake  chan struct{}
 
+	// httpsPort is the box's HTTPS listener (0: none), guarded by mu;
+	// endpoint.go.
+	httpsPort int
+
 	// mu guards everything below. The assignments' and settings' values
 	// are replaced, never changed in place, so a copy taken under mu can be
 	// read (rendered, planned against) after mu is released.

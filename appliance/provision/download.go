@@ -113,7 +113,7 @@ func (c *Coordinator) profileInputLocked(p *appliance.Phone, a appliance.Assignm
 		Model:            model,
 		Assignment:       a,
 		Site:             c.settings.PhoneSettings,
-		ConfigServerPath: fmt.Sprintf("%s/p/%s", local, p.Token),
+		ConfigServerPath: fmt.Sprintf("%s/p/%s", c.configServerLocked(local), p.Token),
 		AdminPassword:    admin,
 	}
 }

@@ -74,7 +74,8 @@ func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.NotifyOutcome) {
 // configURLLocked is the URL the NOTIFY carries: the vendor guide's file
 // form (…/p/<token>/cfg<MAC>) or, by setting, the folder form.
 func (c *Coordinator) configURLLocked(p *appliance.Phone, local netip.Addr) string {
-	base := fmt.Sprintf("http://%s/p/%s/", netip.AddrPortFrom(local, uint16(c.cfg.HTTPPort)), p.Token)
+	ep := c.endpointLocked()
+	base := fmt.Sprintf("%s://%s/p/%s/", ep.Scheme, netip.AddrPortFrom(local, uint16(ep.Port)), p.Token)
 	if c.settings.NotifyURLForm == appliance.URLFormFolder {
 		return base
 	}

@@ -33,6 +33,9 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	if err := profile.ValidateSettings(next.PhoneSettings); err != nil {
 		return c.settings, err
 	}
+	if err := ValidateEndpoint(next.PhoneSettings, c.httpsPort); err != nil {
+		return c.settings, err
+	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
 	if err := c.commitLocked(store.Write{Settings: &next, Events: []appliance.Event{ev}}); err != nil {
 		return c.settings, err

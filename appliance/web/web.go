@@ -50,6 +50,8 @@ type Deps struct {
 	// TempDir is where backups are staged for download (default
 	// os.TempDir(); a tmpfs on the box).
 	TempDir string
+	// TLS is the box's certificate (tls.go); nil when HTTPS is off.
+	TLS TLSCert
 }
 
 // New returns the box's HTTP handler.
@@ -88,6 +90,8 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/alerts", s.alerts)
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
+	api.HandleFunc("GET /api/tls", s.getTLS)
+	api.HandleFunc("PUT /api/tls", s.putTLS)
 	api.HandleFunc(apiPrefix, noRoute(api, mux))
 	api.HandleFunc("GET /{$}", s.page)
 	authed := s.auth.require(api)

@@ -18,6 +18,8 @@ type options struct {
 	iface         string
 	data          string
 	http          string
+	https         string // "" or "off": no HTTPS listener
+	httpsExplicit bool   // -https or PNPD_HTTPS given (else a failing default only warns)
 	sipPort       int
 	board         string
 	adminPassword string
@@ -70,6 +72,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.iface, "iface", "", "LAN interface (default: the default route's interface, else the first up, multicast-capable, non-loopback interface with IPv4; with -net dhcp|static the first Ethernet interface); several, comma-separated, are all served, and -net applies to the first")
 	fs.StringVar(&o.data, "data", "/data/pnpd", "directory for persistent state")
 	fs.StringVar(&o.http, "http", ":80", "address for the status page, API and provisioning files")
+	fs.StringVar(&o.https, "https", ":443", "address for the page, API and provisioning files over TLS on the box's own certificate (kept in -data); off: none")
 	fs.IntVar(&o.sipPort, "sip-port", 5060, "UDP port for SIP Plug-and-Play")
 	fs.StringVar(&o.board, "board", "auto", "front panel: auto, rpi or sim (auto: rpi when a GPIO chip is present)")
 	fs.StringVar(&o.adminPassword, "admin-password", "", "set the admin password at start (at least 8 characters)")
@@ -118,7 +121,14 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected arguments: %q", fs.Args())
 	}
-	fs.Visit(func(f *flag.Flag) { delete(fromEnv, f.Name) })
+	_, o.httpsExplicit = fromEnv["https"]
+	fs.Visit(func(f *flag.Flag) {
+		delete(fromEnv, f.Name)
+		o.httpsExplicit = o.httpsExplicit || f.Name == "https"
+	})
+	if o.https == "off" {
+		o.https = ""
+	}
 	// src names where a value came from, for error messages.
 	src := func(flagName string) string {
 		if e, ok := fromEnv[flagName]; ok {
