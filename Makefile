@@ -34,6 +34,9 @@ soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost 
 bench: ## Benchmarks; results go in the README
 	scripts/bench.sh
 
+fuzz: ## Every fuzz target for FUZZTIME each (default 2m); crashers land in testdata/fuzz/
+	FUZZTIME=$${FUZZTIME:-2m} scripts/fuzz.sh
+
 lint: ## gofmt, vet (linux, darwin), staticcheck, linux/arm build, no binaries or >1 MB files in git
 	scripts/lint.sh
 
@@ -41,3 +44,4 @@ clean: ## Remove build output
 	rm -rf bin
 
 .PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean
+.PHONY: fuzz
