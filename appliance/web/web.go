@@ -101,7 +101,7 @@ func New(d Deps) http.Handler {
 	// Browsers may not make state-changing cross-origin requests (CSRF);
 	// GET and HEAD handlers change nothing.
 	cop := http.NewCrossOriginProtection()
-	return securityHeaders(cop.Handler(mux))
+	return securityHeaders(limitBodies(cop.Handler(mux)))
 }
 
 // NewServer wraps h in an http.Server with the timeouts a LAN appliance
