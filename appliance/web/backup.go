@@ -14,38 +14,29 @@ import (
 // in far less than 256 MiB.
 const maxBackup = 256 << 20
 
-// passphraseHeader carries an encrypted backup's passphrase on restore
-// (a header, not the URL, so no access log or browser history keeps it).
+// passphraseHeader carries a backup's passphrase, to encrypt (GET
+// /api/backup) or decrypt (POST /api/restore): a header, not the URL, so
+// no access log or browser history keeps it.
 const passphraseHeader = "X-Backup-Passphrase"
 
 // encryptedHeader says on every backup download whether the file is
 // encrypted: "false" means it holds SIP passwords and tokens in clear.
 const encryptedHeader = "X-Backup-Encrypted"
 
-// backup is GET /api/backup: the whole database, consistent, NOT
-// encrypted (X-Backup-Encrypted: false). It is copied to a temporary file
-// first and sent from there, so a slow client never holds a database
-// transaction open, and a failure is a clean error status rather than a
-// cut-off download.
+// backup is GET /api/backup: the whole database, consistent. With a
+// passphrase in X-Backup-Passphrase it is encrypted with age to it
+// (X-Backup-Encrypted: true); without, it is NOT encrypted
+// (X-Backup-Encrypted: false) and holds every secret in clear. It is
+// copied to a temporary file first and sent from there, so a slow client
+// never holds a database transaction open, and a failure is a clean error
+// status rather than a cut-off download.
 func (s *server) backup(w http.ResponseWriter, r *http.Request) {
-	s.sendBackup(w, r, "")
-}
-
-// backupEncrypted is POST /api/backup {"passphrase": …}: the same,
-// encrypted with age to the passphrase.
-func (s *server) backupEncrypted(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Passphrase string `json:"passphrase"`
-	}
-	if err := decodeJSON(w, r, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+	pass := r.Header.Get(passphraseHeader)
+	if pass != "" && len(pass) < provision.MinBackupPassphrase {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: at least %d characters", passphraseHeader, provision.MinBackupPassphrase))
 		return
 	}
-	if len(in.Passphrase) < provision.MinBackupPassphrase {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("passphrase: at least %d characters", provision.MinBackupPassphrase))
-		return
-	}
-	s.sendBackup(w, r, in.Passphrase)
+	s.sendBackup(w, r, pass)
 }
 
 func (s *server) sendBackup(w http.ResponseWriter, r *http.Request, passphrase string) {
@@ -85,7 +76,7 @@ func (s *server) sendBackup(w http.ResponseWriter, r *http.Request, passphrase s
 	io.Copy(w, f)
 }
 
-// restore is POST /api/restore: a file from GET or POST /api/backup
+// restore is POST /api/restore: a file from GET /api/backup
 // replaces the whole state, once it has passed every check. An encrypted
 // one needs its passphrase in X-Backup-Passphrase.
 func (s *server) restore(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
-	"strings"
+	"io"
 	"testing"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -23,11 +23,28 @@ func TestBackupEncryption(t *testing.T) {
 	if plain.Code != 200 || plain.Header.Get("X-Backup-Encrypted") != "false" || !bytes.Contains(plain.Body, []byte(secret)) {
 		t.Fatalf("plain backup: %d, X-Backup-Encrypted %q, secret in clear %v", plain.Code, plain.Header.Get("X-Backup-Encrypted"), bytes.Contains(plain.Body, []byte(secret)))
 	}
-	if res := b.admin.Fetch(t, "POST", "/api/backup", "application/json", strings.NewReader(`{"passphrase":"short"}`)); res.Code != 400 {
-		t.Errorf("short passphrase: %d, want 400", res.Code)
+	get := func(pass string) (int, http.Header, []byte) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", b.srv.URL+"/api/backup", nil)
+		req.SetBasicAuth("admin", adminPassword)
+		req.Header.Set("X-Backup-Passphrase", pass)
+		res, err := b.admin.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header, body
+	}
+	if code, _, _ := get("short"); code != 400 {
+		t.Errorf("short passphrase: %d, want 400", code)
 	}
 	const pass = "correct horse battery staple"
-	enc := b.admin.Fetch(t, "POST", "/api/backup", "application/json", strings.NewReader(`{"passphrase":"`+pass+`"}`))
+	code, hdr, body := get(pass)
+	enc := struct {
+		Code   int
+		Header http.Header
+		Body   []byte
+	}{code, hdr, body}
 	if enc.Code != 200 || enc.Header.Get("X-Backup-Encrypted") != "true" || !bytes.HasPrefix(enc.Body, []byte("age-encryption.org/v1\n")) {
 		t.Fatalf("encrypted backup: %d %q %.40q", enc.Code, enc.Header.Get("X-Backup-Encrypted"), enc.Body)
 	}

@@ -55,7 +55,6 @@ func TestOpenAPICoverage(t *testing.T) {
 	fetch("admin", "GET", "/api/assignments/export", "", "", 200)
 	backup := fetch("admin", "GET", "/api/backup", "", "", 200)
 	fetch("admin", "POST", "/api/restore", "application/octet-stream", string(backup), 200)
-	fetch("admin", "POST", "/api/backup", "application/json", `{"passphrase":"correct horse battery"}`, 200)
 	call("GET", "/api/alerts", "", 200)
 	call("POST", "/api/alerts/ack", "", 200)
 	call("POST", "/api/button", `{"hold_ms":100}`, 202)

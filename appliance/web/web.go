@@ -86,7 +86,6 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("POST /api/assignments/import", s.importAssignments)
 	api.HandleFunc("GET /api/assignments/export", s.exportAssignments)
 	api.HandleFunc("GET /api/backup", s.backup)
-	api.HandleFunc("POST /api/backup", s.backupEncrypted)
 	api.HandleFunc("POST /api/restore", s.restore)
 	api.HandleFunc("GET /api/alerts", s.alerts)
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
