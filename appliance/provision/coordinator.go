@@ -75,8 +75,9 @@ type Coordinator struct {
 	wake  chan struct{}
 
 	// httpsPort is the box's HTTPS listener (0: none), guarded by mu;
-	// endpoint.go.
+	// endpoint.go. guard too; downloadguard.go.
 	httpsPort int
+	guard     downloadGuard
 
 	// mu guards everything below. The assignments' and settings' values
 	// are replaced, never changed in place, so a copy taken under mu can be

@@ -52,6 +52,8 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 		why = "phone denied (deny_macs)"
 	case !fileMatches(strings.ToLower(r.File), p, a):
 		why = "file name not served to this phone"
+	default:
+		why = c.guardRefusalLocked(p, r)
 	}
 	if why != "" {
 		c.mu.Unlock()
@@ -86,6 +88,9 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 		return File{}, ErrNotFound // forgotten (unassigned, restored) while rendering
 	}
 	sum := sha256.Sum256(body)
+	if c.overBudgetLocked(m, hex.EncodeToString(sum[:])) {
+		return File{}, ErrNotFound
+	}
 	d := appliance.Download{Time: c.now().UTC(), IP: r.Remote, UserAgent: cleanUA(r.UserAgent), File: r.File, SHA256: hex.EncodeToString(sum[:])}
 	p.Downloads++
 	p.LastDownload = &d

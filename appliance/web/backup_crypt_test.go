@@ -2,8 +2,8 @@ package web
 
 import (
 	"bytes"
-	"net/http"
 	"io"
+	"net/http"
 	"testing"
 
 	"github.com/pnpbox/pnpbox/appliance"
