@@ -143,12 +143,13 @@ func (c *Coordinator) Preview(m appliance.MAC) ([]byte, error) {
 		}
 	}
 	in := c.profileInputLocked(p, a, local)
+	token := p.Token
 	c.mu.Unlock()
 	body, err := profile.Render(in) // outside the lock, from copies
 	if err != nil {
 		return nil, err
 	}
-	return profile.Mask(body), nil
+	return hideToken(profile.Mask(body), token), nil
 }
 
 // PhoneAdminPassword returns the web admin password m's config sets: the

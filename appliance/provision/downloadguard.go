@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -58,4 +59,15 @@ func (c *Coordinator) overBudgetLocked(m appliance.MAC, sha256 string) bool {
 		return true
 	}
 	return false
+}
+
+// hideToken replaces the phone's provisioning token (in the config server
+// path, P237) in an admin's preview: the preview is for reading, and a
+// token shown there would be one more place it leaks from (config_url is
+// where the admin gets it on purpose).
+func hideToken(preview []byte, token string) []byte {
+	if token == "" {
+		return preview
+	}
+	return bytes.ReplaceAll(preview, []byte(token), []byte("********"))
 }
