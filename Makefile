@@ -31,7 +31,7 @@ test-arm64: build-arm64 ## The arm64 binary's -version and the pure unit tests u
 soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost (CYCLES=N)
 	scripts/soak.sh
 
-bench: ## Benchmarks; results go in the README
+bench: ## pnpd beside Kamailio and nginx on a namespace LAN (root): out/bench.md; BENCH_DOC=1 updates docs/performance.md
 	scripts/bench.sh
 
 fuzz: ## Every fuzz target for FUZZTIME each (default 2m); crashers land in testdata/fuzz/
@@ -39,9 +39,19 @@ fuzz: ## Every fuzz target for FUZZTIME each (default 2m); crashers land in test
 
 lint: ## gofmt, vet (linux, darwin), staticcheck, linux/arm build, no binaries or >1 MB files in git
 	scripts/lint.sh
+image: ## The box's SD-card image: BUILDROOT=<Buildroot checkout> [O=out/buildroot] (docs/box.md)
+	scripts/image.sh
+
+image-check: ## Our defconfig survives Buildroot's olddefconfig: BUILDROOT=<Buildroot checkout>
+	scripts/check-defconfig.sh
+
+qemu-test: build-arm64 ## Boot the box's rootfs in an arm64 VM (QEMU) and test it from a LAN of namespaces (root)
+	scripts/qemu-test.sh
+
 
 clean: ## Remove build output
 	rm -rf bin
 
 .PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean
 .PHONY: fuzz
+.PHONY: image image-check qemu-test

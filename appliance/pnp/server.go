@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,9 @@ const ReadBuffer = 4 << 20
 // bytes, so anything larger is dropped before the parser sees it.
 const MaxDatagram = 8192
 
+// Unlimited as Config.PerSourceRate switches the per-source limit off.
+const Unlimited = -1
+
 // Interface is one LAN interface the box serves phones on.
 type Interface struct {
 	Name  string
@@ -51,14 +55,22 @@ type Config struct {
 	OnDiscovery func(Discovery) bool
 	// Timers (RFC 3261 §17.1.2.2); zero means T1 = 500 ms, T2 = 4 s.
 	T1, T2 time.Duration
-	// PerSourceBurst and PerSourceRate bound what one IP may send before
-	// its packets are dropped unparsed; zero means 40 and 20/s, well above
-	// a phone's 5 tries plus NOTIFY answers.
+	// PerSourceBurst and PerSourceRate bound the packets per second one
+	// IP may send before they are dropped unparsed; zero means a burst of
+	// twice the rate and 20/s, well above a phone's 5 tries plus NOTIFY
+	// answers. Unlimited (any negative rate) switches the limit off.
 	PerSourceBurst int
 	PerSourceRate  float64
-	// ReplyRate caps replies per second across all sources (reflection
-	// budget); zero means 500.
+	// ReplyRate caps, across all sources, the replies per second that are
+	// not the answer to a PnP SUBSCRIBE transaction (a 489 to a wrong
+	// Event); zero means 500. Answers to PnP transactions are not
+	// budgeted globally: a building booting at once is what the box is
+	// for. Each transaction is answered once plus at most 10 repeats, and
+	// the per-source limit bounds the transactions one address can start.
 	ReplyRate float64
+	// Readers is how many goroutines read and handle datagrams; zero
+	// means one per CPU, at most 4.
+	Readers int
 }
 
 // Server answers PnP SUBSCRIBEs and sends NOTIFYs over one UDP socket bound
@@ -99,11 +111,11 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.T2 == 0 {
 		cfg.T2 = 4 * time.Second
 	}
-	if cfg.PerSourceBurst == 0 {
-		cfg.PerSourceBurst = 40
-	}
 	if cfg.PerSourceRate == 0 {
 		cfg.PerSourceRate = 20
+	}
+	if cfg.PerSourceBurst == 0 {
+		cfg.PerSourceBurst = max(1, int(2*cfg.PerSourceRate))
 	}
 	if cfg.ReplyRate == 0 {
 		cfg.ReplyRate = 500
@@ -137,11 +149,13 @@ func Listen(cfg Config) (*Server, error) {
 		tagKey:  key,
 		parser:  sip.NewParser(),
 		joined:  map[int]bool{},
-		limiter: newLimiter(cfg.PerSourceBurst, cfg.PerSourceRate, 4096),
 		replies: newBucket(cfg.ReplyRate, cfg.ReplyRate),
 		recent:  newRecentTxns(4096, 64*cfg.T1),
 		drops:   newDropLog(cfg.Log, time.Minute),
 		pending: map[string]chan *sip.Response{},
+	}
+	if cfg.PerSourceRate > 0 {
+		s.limiter = newLimiter(cfg.PerSourceBurst, cfg.PerSourceRate, 4096)
 	}
 	empty := []Interface{}
 	s.ifaces.Store(&empty)
@@ -226,27 +240,57 @@ func (s *Server) LocalAddrFor(ip netip.Addr) (local netip.Addr, iface string, ok
 	return netip.Addr{}, "", false
 }
 
+// reader hands the datagrams that arrive on the socket to fn, a batch
+// per call where the system allows: data (valid only during fn), the
+// source, the arrival interface, the header destination address, and
+// whether the datagram was longer than MaxDatagram. It returns the
+// socket's error.
+type reader interface {
+	read(fn func(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool)) error
+}
+
 // Serve reads and answers datagrams until ctx is done or the socket is
-// closed. A panic while handling one datagram is recovered and counted:
-// one bad packet never takes the box down.
+// closed, with one reader per CPU (at most 4): each takes a batch from the
+// socket in turn and handles it while the next reads the following one,
+// so parsing and answering a boot storm uses every core. A panic while
+// handling one datagram is recovered and counted: one bad packet never
+// takes the box down.
 func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.uc.Close() })
 	defer stop()
-	buf := make([]byte, 65536)
-	for {
-		n, cm, src, err := s.pc.ReadFrom(buf)
+	n := s.cfg.Readers
+	if n <= 0 {
+		n = min(4, runtime.GOMAXPROCS(0))
+	}
+	errs := make(chan error, n)
+	for range n {
+		r, err := newReader(s.uc)
 		if err != nil {
+			s.uc.Close()
+			return fmt.Errorf("sip socket: %w", err)
+		}
+		go func() { errs <- s.readLoop(ctx, r) }()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (s *Server) readLoop(ctx context.Context, r reader) error {
+	handle := func(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool) {
+		s.handle(data, src, ifIndex, dst, truncated)
+	}
+	for {
+		if err := r.read(handle); err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			s.log.Warn("sip read", "err", err)
-			continue
 		}
-		ua, _ := src.(*net.UDPAddr)
-		if ua == nil || cm == nil {
-			continue
-		}
-		s.handle(buf[:n], cm, ua)
 	}
 }
 
@@ -259,27 +303,25 @@ func (s *Server) ServeDiscoveries(ctx context.Context, onDiscovery func(applianc
 	return s.Serve(ctx)
 }
 
-func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
+func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.Addr, truncated bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.drop(DropUnparsable, netip.AddrPort{})
+			s.drop(DropUnparsable, netip.AddrPort{}, time.Now())
 			s.log.Error("recovered panic handling a SIP datagram", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	s.stats.received.Add(1)
-	srcIP, _ := netip.AddrFromSlice(ua.IP)
-	src := netip.AddrPortFrom(srcIP.Unmap(), uint16(ua.Port))
-
+	now := time.Now()
 	var ifc *Interface
 	ifs := *s.ifaces.Load()
 	for i := range ifs {
-		if ifs[i].Index == cm.IfIndex {
+		if ifs[i].Index == ifIndex {
 			ifc = &ifs[i]
 			break
 		}
 	}
 	if ifc == nil {
-		s.drop(DropUnknownIf, src)
+		s.drop(DropUnknownIf, src, now)
 		return
 	}
 	var local netip.Addr
@@ -290,41 +332,45 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 		}
 	}
 	if !local.IsValid() {
-		s.drop(DropOffSubnet, src)
+		s.drop(DropOffSubnet, src, now)
 		return
 	}
-	if len(data) > MaxDatagram {
-		s.drop(DropOversize, src)
-		return
-	}
-	if !s.limiter.allow(src.Addr(), time.Now()) {
-		s.drop(DropRateLimited, src)
+	if truncated || len(data) > MaxDatagram {
+		s.drop(DropOversize, src, now)
 		return
 	}
 	isResponse := hasPrefix(data, "SIP/2.0 ")
-	if !isResponse && !hasPrefix(data, "SUBSCRIBE ") {
-		s.drop(DropNotSub, src)
+	isSubscribe := !isResponse && hasPrefix(data, "SUBSCRIBE ")
+	var sub []byte
+	if isSubscribe {
+		sub = data
+	}
+	if !s.limiter.allow(src.Addr(), sub, now) {
+		s.drop(DropRateLimited, src, now)
+		return
+	}
+	if !isResponse && !isSubscribe {
+		s.drop(DropNotSub, src, now)
 		return
 	}
 	msg, err := s.parser.ParseSIP(data)
 	if err != nil || msg == nil {
-		s.drop(DropUnparsable, src)
+		s.drop(DropUnparsable, src, now)
 		return
 	}
 	if res, ok := msg.(*sip.Response); ok {
-		s.routeResponse(res, src)
+		s.routeResponse(res, src, now)
 		return
 	}
 	req, ok := msg.(*sip.Request)
 	if !ok {
-		s.drop(DropUnparsable, src)
+		s.drop(DropUnparsable, src, now)
 		return
 	}
-	dst, _ := netip.AddrFromSlice(cm.Dst)
 	pkt := Packet{
 		Data:      data,
 		Source:    src,
-		Multicast: dst.Unmap() == Group,
+		Multicast: dst == Group,
 		Local:     local,
 		LocalPort: s.cfg.Port,
 		Interface: ifc.Name,
@@ -332,31 +378,38 @@ func (s *Server) handle(data []byte, cm *ipv4.ControlMessage, ua *net.UDPAddr) {
 	s.stats.subscribes.Add(1)
 	reply, dest, d, reason := Answer(req, pkt, s.tagKey, s.cfg.Name)
 	if reason != "" {
-		s.drop(reason, src)
+		s.drop(reason, src, now)
 		return
-	}
-	if reply != nil {
-		if !s.replies.take(time.Now()) {
-			s.drop(DropReplyBudget, src)
-			return
-		}
-		if _, err := s.uc.WriteToUDPAddrPort(reply, dest); err != nil {
-			s.log.Debug("sip reply", "ip", dest.String(), "err", err)
-		}
-		if d == nil {
-			s.stats.badEvent.Add(1)
-		}
 	}
 	if d == nil {
+		// Not a PnP transaction (a 489): answered from the shared budget.
+		if reply == nil || !s.replies.take(now) {
+			s.drop(DropReplyBudget, src, now)
+			return
+		}
+		s.send(reply, dest)
+		s.stats.badEvent.Add(1)
 		return
 	}
+	repeat, answer := s.recent.note(d.Txn, now)
+	if !answer {
+		s.drop(DropReplyBudget, src, now)
+		return
+	}
+	s.send(reply, dest)
 	s.stats.answered.Add(1)
-	if s.recent.seenBefore(d.Txn, time.Now()) {
+	if repeat {
 		s.stats.retransmissions.Add(1)
 		return
 	}
 	if s.cfg.OnDiscovery != nil && !s.cfg.OnDiscovery(*d) {
-		s.drop(DropQueueFull, src)
+		s.drop(DropQueueFull, src, now)
+	}
+}
+
+func (s *Server) send(reply []byte, dest netip.AddrPort) {
+	if _, err := s.uc.WriteToUDPAddrPort(reply, dest); err != nil {
+		s.log.Debug("sip reply", "ip", dest.String(), "err", err)
 	}
 }
 
@@ -364,16 +417,16 @@ func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
-func (s *Server) drop(reason string, src netip.AddrPort) {
+func (s *Server) drop(reason string, src netip.AddrPort, now time.Time) {
 	s.stats.drop(reason)
-	s.drops.note(reason, src)
+	s.drops.note(reason, src, now)
 }
 
-func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort) {
+func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort, now time.Time) {
 	via := res.Via()
 	cseq := res.CSeq()
 	if via == nil || cseq == nil || cseq.MethodName != sip.NOTIFY {
-		s.drop(DropUnmatched, src)
+		s.drop(DropUnmatched, src, now)
 		return
 	}
 	branch, _ := via.Params.Get("branch")
@@ -381,7 +434,7 @@ func (s *Server) routeResponse(res *sip.Response, src netip.AddrPort) {
 	ch := s.pending[branch]
 	s.pendMu.Unlock()
 	if ch == nil {
-		s.drop(DropUnmatched, src)
+		s.drop(DropUnmatched, src, now)
 		return
 	}
 	select {

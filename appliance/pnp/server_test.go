@@ -28,7 +28,7 @@ type harness struct {
 // prefix given) and a "phone" socket on 127.0.0.1.
 func newHarness(t *testing.T, prefix string, cfg Config) *harness {
 	t.Helper()
-	h := &harness{got: make(chan Discovery, 100)}
+	h := &harness{got: make(chan Discovery, 2000)}
 	cfg.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
 	cfg.OnDiscovery = func(d Discovery) bool {
 		h.mu.Lock()
@@ -235,5 +235,128 @@ func TestServerCountsGarbage(t *testing.T) {
 	st := h.srv.Stats()
 	if st.Dropped[DropNotSub] != 2 || st.Dropped[DropUnparsable] != 1 || st.Dropped[DropOversize] != 1 {
 		t.Errorf("drops %v", st.Dropped)
+	}
+}
+
+// subscribeN is the capture with a distinct Call-ID and MAC for n, from
+// the socket c.
+func subscribeN(t *testing.T, c *net.UDPConn, n int) []byte {
+	b := mustRead(t, "grandstream_gxp2140.sip")
+	b = bytes.ReplaceAll(b, []byte("172.18.0.77:5060"), []byte(c.LocalAddr().String()))
+	b = bytes.ReplaceAll(b, []byte("1391437540-5060-1"), []byte(fmt.Sprintf("boot-%d", n)))
+	return bytes.ReplaceAll(b, []byte("000B82273B89"), []byte(fmt.Sprintf("000B82%06X", n)))
+}
+
+// TestServerAnswersABuildingAtOnce: a floor's worth of phones, each from
+// its own address, all SUBSCRIBE within a few milliseconds; every first
+// try is answered and every phone reported once. (A global reply budget
+// of 500/s answered only the first 500.)
+func TestServerAnswersABuildingAtOnce(t *testing.T) {
+	const phones = 1000
+	h := newHarness(t, "127.0.0.1/8", Config{})
+	conns := make([]*net.UDPConn, phones)
+	for i := range conns {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 10+byte(i/250), 1+byte(i%250))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	srv := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: h.srv.Port()}
+	for i, c := range conns {
+		if _, err := c.WriteToUDP(subscribeN(t, c, i), srv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answered := 0
+	buf := make([]byte, 4096)
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _, err := c.ReadFromUDP(buf)
+		if err == nil && bytes.HasPrefix(buf[:n], []byte("SIP/2.0 200 ")) {
+			answered++
+		}
+	}
+	if answered != phones {
+		t.Errorf("%d of %d phones answered on the first try; drops %v", answered, phones, h.srv.Stats().Dropped)
+	}
+	seen := map[string]bool{}
+	for range phones {
+		select {
+		case d := <-h.got:
+			if seen[d.MAC.String()] {
+				t.Errorf("%s reported twice", d.MAC)
+			}
+			seen[d.MAC.String()] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d phones reported", len(seen), phones)
+		}
+	}
+}
+
+// TestServerReplayedSubscribeIsNotAReflector: one captured SUBSCRIBE
+// replayed (the per-source limit off, so only the reply budget stands
+// between the replay and its victim) is answered once plus maxRepeats
+// times, then dropped; and 489s to a wrong Event come from the shared
+// budget.
+func TestServerReplayedSubscribeIsNotAReflector(t *testing.T) {
+	h := newHarness(t, "127.0.0.1/8", Config{PerSourceRate: -1, ReplyRate: 2})
+	sub := h.subscribe(t)
+	start := time.Now()
+	for range 30 {
+		h.send(t, sub)
+	}
+	answers := 0
+	for h.read(t, 300*time.Millisecond) != nil {
+		answers++
+	}
+	if answers != 1+maxRepeats {
+		t.Errorf("%d answers to one transaction replayed 30 times, want %d", answers, 1+maxRepeats)
+	}
+	if got := h.srv.Stats().Dropped[DropReplyBudget]; got != 30-1-maxRepeats {
+		t.Errorf("reply_budget drops = %d, want %d", got, 30-1-maxRepeats)
+	}
+
+	bad := bytes.ReplaceAll(sub, []byte("Event: ua-profile"), []byte("Event: presence"))
+	for i := range 30 {
+		h.send(t, bytes.ReplaceAll(bad, []byte("1391437540-5060-1"), []byte(fmt.Sprintf("bad-%d", i))))
+	}
+	n489 := 0
+	for {
+		r := h.read(t, 300*time.Millisecond)
+		if r == nil {
+			break
+		}
+		if !bytes.HasPrefix(r, []byte("SIP/2.0 489 ")) {
+			t.Fatalf("answer to a wrong Event: %q", r)
+		}
+		n489++
+	}
+	// A burst of 2, refilled at 2/s while the test ran.
+	if limit := 2 + int(2*time.Since(start).Seconds()) + 1; n489 < 2 || n489 > limit {
+		t.Errorf("%d 489s to 30 wrong Events with a budget of 2/s, want 2 to %d", n489, limit)
+	}
+}
+
+// TestServerSourceLimitOff: with the per-source limit off, one address
+// may start as many transactions as it likes (sipp from one host), and
+// each is answered.
+func TestServerSourceLimitOff(t *testing.T) {
+	const n = 1000
+	h := newHarness(t, "127.0.0.1/8", Config{PerSourceRate: -1})
+	// In windows of 100, so the phone socket's buffer (~170 answers at
+	// the default size) never overflows whatever the machine's speed.
+	answers := 0
+	for i := 0; i < n; {
+		for j := 0; j < 100 && i < n; i, j = i+1, j+1 {
+			h.send(t, subscribeN(t, h.phone, i))
+		}
+		for answers < i && h.read(t, 10*time.Second) != nil {
+			answers++
+		}
+	}
+	if answers != n {
+		t.Errorf("%d of %d transactions from one source answered; drops %v", answers, n, h.srv.Stats().Dropped)
 	}
 }

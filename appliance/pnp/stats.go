@@ -22,19 +22,31 @@ type Stats struct {
 	Dropped         map[string]uint64 `json:"dropped"`
 }
 
+// dropReasons are the reasons counted without a lock: a flood is counted
+// at the cost of an atomic add per datagram.
+var dropReasons = [...]string{DropOversize, DropUnparsable, DropNotSub, DropNoMAC, DropBadMAC, DropRateLimited,
+	DropOffSubnet, DropUnknownIf, DropQueueFull, DropUnmatched, DropReplyBudget}
+
 type stats struct {
 	received, subscribes, answered, retransmissions, badEvent atomic.Uint64
 	notifySent, notifyRetrans, notifyOK, notifyFailed         atomic.Uint64
+	dropped                                                   [len(dropReasons)]atomic.Uint64
 	mu                                                        sync.Mutex
-	dropped                                                   map[string]uint64
+	other                                                     map[string]uint64 // any reason not in dropReasons
 }
 
 func (s *stats) drop(reason string) {
-	s.mu.Lock()
-	if s.dropped == nil {
-		s.dropped = map[string]uint64{}
+	for i, r := range dropReasons {
+		if r == reason {
+			s.dropped[i].Add(1)
+			return
+		}
 	}
-	s.dropped[reason]++
+	s.mu.Lock()
+	if s.other == nil {
+		s.other = map[string]uint64{}
+	}
+	s.other[reason]++
 	s.mu.Unlock()
 }
 
@@ -53,8 +65,13 @@ func (s *Server) Stats() Stats {
 		NotifyFailed:    st.notifyFailed.Load(),
 		Dropped:         map[string]uint64{},
 	}
+	for i, r := range dropReasons {
+		if v := st.dropped[i].Load(); v > 0 {
+			out.Dropped[r] = v
+		}
+	}
 	st.mu.Lock()
-	for k, v := range st.dropped {
+	for k, v := range st.other {
 		out.Dropped[k] = v
 	}
 	st.mu.Unlock()
@@ -81,8 +98,8 @@ func newDropLog(log *slog.Logger, period time.Duration) *dropLog {
 	return &dropLog{log: log, period: period, byWhy: map[string]*dropWindow{}}
 }
 
-func (d *dropLog) note(reason string, src netip.AddrPort) {
-	now := time.Now()
+// note counts a drop at now (the caller's clock reading for the datagram).
+func (d *dropLog) note(reason string, src netip.AddrPort, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w := d.byWhy[reason]

@@ -9,65 +9,18 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/provision/provisiontest"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
 
-// fakeNotifier records NOTIFYs and answers with result.
-type fakeNotifier struct {
-	mu     sync.Mutex
-	calls  []notifyCall
-	result appliance.NotifyResult
-	block  chan struct{} // when non-nil, Notify waits for it
-}
-
-type notifyCall struct {
-	dialog appliance.Dialog
-	cseq   uint32
-	url    string
-}
-
-func (f *fakeNotifier) SendNotify(ctx context.Context, d appliance.Dialog, cseq uint32, url string) appliance.NotifyOutcome {
-	f.mu.Lock()
-	f.calls = append(f.calls, notifyCall{d, cseq, url})
-	res, block := f.result, f.block
-	f.mu.Unlock()
-	if block != nil {
-		<-block
-	}
-	if res == "" {
-		res = appliance.NotifyOK
-	}
-	out := appliance.NotifyOutcome{Time: time.Now(), Result: res}
-	if res == appliance.NotifyOK {
-		out.Code = 200
-	} else {
-		out.Detail = "test"
-	}
-	return out
-}
-
-func (f *fakeNotifier) LocalAddrFor(ip netip.Addr) (netip.Addr, string, bool) {
-	if netip.MustParsePrefix("198.18.0.0/24").Contains(ip) {
-		return netip.MustParseAddr("198.18.0.1"), "lan0", true
-	}
-	return netip.Addr{}, "", false
-}
-
-func (f *fakeNotifier) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
-}
-
 type fixture struct {
 	c     *Coordinator
-	n     *fakeNotifier
+	n     *provisiontest.Notifier
 	store *store.Store
 	path  string
 }
@@ -80,7 +33,7 @@ func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	n := &fakeNotifier{}
+	n := &provisiontest.Notifier{}
 	tok := 0
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	if _, bench := t.(*testing.B); bench {
@@ -158,20 +111,20 @@ func TestButtonModeLifecycle(t *testing.T) {
 	if _, err := f.c.Assign(m, assignment); err != nil {
 		t.Fatal(err)
 	}
-	if s := f.state(t, m); s != appliance.StateAssigned || f.n.count() != 0 {
-		t.Fatalf("after assign: state %s, %d NOTIFYs (button mode sends none)", s, f.n.count())
+	if s := f.state(t, m); s != appliance.StateAssigned || f.n.Count() != 0 {
+		t.Fatalf("after assign: state %s, %d NOTIFYs (button mode sends none)", s, f.n.Count())
 	}
 	sum, _ := f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if len(sum.Sent) != 1 || f.n.count() != 1 {
-		t.Fatalf("summary %+v, %d NOTIFYs", sum, f.n.count())
+	if len(sum.Sent) != 1 || f.n.Count() != 1 {
+		t.Fatalf("summary %+v, %d NOTIFYs", sum, f.n.Count())
 	}
-	call := f.n.calls[0]
-	if want := "http://198.18.0.1:8080/p/00000000000000000000000000000001/cfg000B82000001"; call.url != want {
-		t.Errorf("NOTIFY URL %q, want %q", call.url, want)
+	call := f.n.Calls()[0]
+	if want := "http://198.18.0.1:8080/p/00000000000000000000000000000001/cfg000B82000001"; call.URL != want {
+		t.Errorf("NOTIFY URL %q, want %q", call.URL, want)
 	}
-	if call.cseq != 1 || call.dialog.CallID != "call-1" {
-		t.Errorf("NOTIFY in dialog %q with CSeq %d", call.dialog.CallID, call.cseq)
+	if call.CSeq != 1 || call.Dialog.CallID != "call-1" {
+		t.Errorf("NOTIFY in dialog %q with CSeq %d", call.Dialog.CallID, call.CSeq)
 	}
 	if s := f.state(t, m); s != appliance.StateNotified {
 		t.Fatalf("state %s, want notified", s)
@@ -179,8 +132,8 @@ func TestButtonModeLifecycle(t *testing.T) {
 	// After its NOTIFY the phone keeps beaconing; that must not re-NOTIFY.
 	f.c.discover(disc(m, "198.18.0.100", "call-2"))
 	f.c.notifWG.Wait()
-	if f.n.count() != 1 {
-		t.Errorf("a SUBSCRIBE after the NOTIFY caused another (%d)", f.n.count())
+	if f.n.Count() != 1 {
+		t.Errorf("a SUBSCRIBE after the NOTIFY caused another (%d)", f.n.Count())
 	}
 	if err := f.download(t, m, "cfg000B82000001"); err != nil {
 		t.Fatal(err)
@@ -202,7 +155,8 @@ func TestButtonModeLifecycle(t *testing.T) {
 
 func TestNoSecondNotifyWhileInFlight(t *testing.T) {
 	f := newFixture(t)
-	f.n.block = make(chan struct{})
+	block := make(chan struct{})
+	f.n.Block(block)
 	m := mac(t, "000B82000001")
 	f.c.discover(disc(m, "198.18.0.100", "call-1"))
 	f.c.Assign(m, assignment)
@@ -214,16 +168,16 @@ func TestNoSecondNotifyWhileInFlight(t *testing.T) {
 	if err := f.c.Provision(m); !errors.Is(err, ErrBusy) {
 		t.Errorf("Provision while in flight: %v, want ErrBusy", err)
 	}
-	close(f.n.block)
+	close(block)
 	f.c.notifWG.Wait()
-	if n := f.n.count(); n != 1 {
+	if n := f.n.Count(); n != 1 {
 		t.Errorf("%d NOTIFYs, want 1", n)
 	}
 }
 
 func TestFailedRetriedOnNextSubscribe(t *testing.T) {
 	f := newFixture(t)
-	f.n.result = appliance.NotifyTimeout
+	f.n.SetResult(appliance.NotifyTimeout)
 	m := mac(t, "000B82000001")
 	f.c.discover(disc(m, "198.18.0.100", "call-1"))
 	f.c.Assign(m, assignment)
@@ -236,16 +190,14 @@ func TestFailedRetriedOnNextSubscribe(t *testing.T) {
 	if e.Phone.LastNotify == nil || e.Phone.LastNotify.Result != appliance.NotifyTimeout {
 		t.Errorf("outcome not recorded: %+v", e.Phone.LastNotify)
 	}
-	f.n.mu.Lock()
-	f.n.result = appliance.NotifyOK
-	f.n.mu.Unlock()
+	f.n.SetResult(appliance.NotifyOK)
 	f.c.discover(disc(m, "198.18.0.100", "call-2")) // the phone rebooted
 	f.c.notifWG.Wait()
-	if n, s := f.n.count(), f.state(t, m); n != 2 || s != appliance.StateNotified {
+	if n, s := f.n.Count(), f.state(t, m); n != 2 || s != appliance.StateNotified {
 		t.Errorf("after next SUBSCRIBE: %d NOTIFYs, state %s", n, s)
 	}
-	if f.n.calls[1].dialog.CallID != "call-2" {
-		t.Errorf("retry used dialog %q, want the new one", f.n.calls[1].dialog.CallID)
+	if f.n.Calls()[1].Dialog.CallID != "call-2" {
+		t.Errorf("retry used dialog %q, want the new one", f.n.Calls()[1].Dialog.CallID)
 	}
 }
 
@@ -265,12 +217,12 @@ func TestAutoMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.c.notifWG.Wait()
-	if n := f.n.count(); n != 1 {
+	if n := f.n.Count(); n != 1 {
 		t.Fatalf("%d NOTIFYs after assigning, want 1", n)
 	}
 	f.c.discover(disc(prestaged, "198.18.0.101", "c2")) // a discovered phone has an assignment
 	f.c.notifWG.Wait()
-	if n := f.n.count(); n != 2 {
+	if n := f.n.Count(); n != 2 {
 		t.Fatalf("%d NOTIFYs after the pre-staged phone appeared, want 2", n)
 	}
 }
@@ -413,7 +365,8 @@ func TestFloodCommitsBounded(t *testing.T) {
 // fleet test caught this as phones stuck in downloaded).
 func TestDownloadBeforeNotifyAnswer(t *testing.T) {
 	f := newFixture(t)
-	f.n.block = make(chan struct{})
+	block := make(chan struct{})
+	f.n.Block(block)
 	m := mac(t, "000B82000001")
 	f.c.discover(disc(m, "198.18.0.100", "c1"))
 	f.c.Assign(m, assignment)
@@ -421,7 +374,7 @@ func TestDownloadBeforeNotifyAnswer(t *testing.T) {
 	if err := f.download(t, m, "cfg000B82000001"); err != nil {
 		t.Fatal(err)
 	}
-	close(f.n.block) // now the 200 arrives
+	close(block) // now the 200 arrives
 	f.c.notifWG.Wait()
 	if s := f.state(t, m); s != appliance.StateDownloaded {
 		t.Fatalf("after the late 200: %s, want downloaded", s)
@@ -431,7 +384,7 @@ func TestDownloadBeforeNotifyAnswer(t *testing.T) {
 		t.Errorf("after the second download: %s, want provisioned", s)
 	}
 	// A forced re-provision starts a new round: two more downloads needed.
-	f.n.block = nil
+	f.n.Block(nil)
 	if err := f.c.Provision(m); err != nil {
 		t.Fatal(err)
 	}

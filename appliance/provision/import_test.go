@@ -231,7 +231,7 @@ func TestImportAutoModeNotifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.c.notifWG.Wait()
-	if n := f.n.count(); n != 1 {
+	if n := f.n.Count(); n != 1 {
 		t.Errorf("%d NOTIFYs, want 1 (the seen phone)", n)
 	}
 }

@@ -18,12 +18,10 @@ func TestEventsCoverLifecycle(t *testing.T) {
 	if _, err := f.c.Assign(m, assignment); err != nil {
 		t.Fatal(err)
 	}
-	f.n.result = appliance.NotifyTimeout // no NOTIFY is in flight yet
+	f.n.SetResult(appliance.NotifyTimeout) // no NOTIFY is in flight yet
 	f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	f.n.mu.Lock()
-	f.n.result = appliance.NotifyOK
-	f.n.mu.Unlock()
+	f.n.SetResult(appliance.NotifyOK)
 	f.c.Provision(m)
 	f.c.notifWG.Wait()
 	for range 2 {

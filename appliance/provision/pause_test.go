@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
+	"github.com/pnpbox/pnpbox/appliance/provision/provisiontest"
 )
 
 // fakeLinks is a link that can be pulled and plugged back.
@@ -48,7 +49,7 @@ func (f *fakeLinks) WaitUp(ctx context.Context, iface string) error {
 // without sending it.
 func TestPauseWhileDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := &fakeNotifier{}
+		n := &provisiontest.Notifier{}
 		links := &fakeLinks{wake: make(chan struct{})}
 		p := PauseWhileDown(n, links, 5*time.Minute)
 		dlg := appliance.Dialog{RemoteAddr: netip.MustParseAddrPort("198.18.0.50:5060")}
@@ -56,12 +57,12 @@ func TestPauseWhileDown(t *testing.T) {
 		done := make(chan appliance.NotifyOutcome, 1)
 		go func() { done <- p.SendNotify(t.Context(), dlg, 1, "http://198.18.0.1/p/x/") }()
 		time.Sleep(time.Minute)
-		if n.count() != 0 {
+		if n.Count() != 0 {
 			t.Fatal("NOTIFY sent while the link is down")
 		}
 		links.set(true)
-		if out := <-done; out.Result != appliance.NotifyOK || n.count() != 1 {
-			t.Fatalf("after the link returned: %+v, %d sent", out, n.count())
+		if out := <-done; out.Result != appliance.NotifyOK || n.Count() != 1 {
+			t.Fatalf("after the link returned: %+v, %d sent", out, n.Count())
 		}
 
 		links.set(false)
@@ -70,8 +71,8 @@ func TestPauseWhileDown(t *testing.T) {
 		synctest.Wait()
 		select {
 		case out := <-done:
-			if out.Result != appliance.NotifyError || !strings.Contains(out.Detail, "no link on lan0") || n.count() != 1 {
-				t.Errorf("link down for good: %+v, %d sent", out, n.count())
+			if out.Result != appliance.NotifyError || !strings.Contains(out.Detail, "no link on lan0") || n.Count() != 1 {
+				t.Errorf("link down for good: %+v, %d sent", out, n.Count())
 			}
 		default:
 			t.Fatal("NOTIFY still waiting after the pause limit")

@@ -129,8 +129,8 @@ func TestPoolNotStoredNoNotify(t *testing.T) {
 	f.store.Close()
 	sum, err := f.c.ProvisionAll()
 	f.c.notifWG.Wait()
-	if err == nil || len(sum.Pooled) != 0 || f.n.count() != 0 {
-		t.Errorf("err %v, pooled %v, %d NOTIFYs", err, sum.Pooled, f.n.count())
+	if err == nil || len(sum.Pooled) != 0 || f.n.Count() != 0 {
+		t.Errorf("err %v, pooled %v, %d NOTIFYs", err, sum.Pooled, f.n.Count())
 	}
 	if e, _ := f.c.Phone(m); e.Assignment != nil || e.Phone.State != appliance.StateDiscovered {
 		t.Errorf("phone after a failed pool write: %+v", e)

@@ -293,6 +293,7 @@ type statusJSON struct {
 	SIP             pnp.Stats               `json:"sip"`
 	Store           storeJSON               `json:"store"`
 	Problem         string                  `json:"problem,omitempty"`
+	TimeSynced      bool                    `json:"time_synced"`
 	// Alerts are not yet acknowledged (POST /api/alerts/ack); while there
 	// are any the LED shows error.
 	Alerts []appliance.Alert         `json:"alerts"`
@@ -317,6 +318,7 @@ func (s *server) statusData() statusJSON {
 		Addresses: []string{}, MulticastJoined: b.MulticastJoined, LED: b.LED, Counts: st.Counts,
 		Phones: st.Total, Pending: st.Pending, Busy: st.Busy, ProvisionMode: s.Coord.Settings().ProvisionMode,
 		Interfaces: b.Interfaces, SIP: b.SIP, Store: storeJSON{Commits: st.Commits, Queue: st.Queue}, Problem: b.Problem,
+		TimeSynced: b.TimeSynced,
 	}
 	for _, i := range b.Interfaces {
 		for _, a := range i.Addresses {

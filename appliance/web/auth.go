@@ -26,6 +26,8 @@ type auth struct {
 	good    [sha256.Size]byte
 	goodTil time.Time
 	fails   map[netip.Addr]*failures
+	// sessions are the page's logins, a second way in (nil: Basic only).
+	sessions *sessions
 }
 
 type failures struct {
@@ -50,6 +52,10 @@ func clientAddr(r *http.Request) netip.Addr {
 
 func (a *auth) require(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.sessions != nil && a.sessions.valid(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		ip := clientAddr(r)
 		now := a.now()
 		a.mu.Lock()

@@ -54,6 +54,9 @@ func (a *auth) forget() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.good, a.goodTil = [len(a.good)]byte{}, time.Time{}
+	if a.sessions != nil {
+		a.sessions.endAll() // the page's logins made with the old one too
+	}
 }
 
 // statusClaimJSON is /api/status with claim mode.

@@ -24,6 +24,9 @@ type Box struct {
 	SIP             pnp.Stats
 	// Problem, when set, makes /healthz fail and says why.
 	Problem string
+	// TimeSynced: the clock has been set from NTP (the Pi has no
+	// real-time clock; until then times on the page may be 1970's).
+	TimeSynced bool
 }
 
 // Iface is one served interface.
@@ -67,7 +70,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /p/{token}/{file}", s.provisioningFile)
 	mux.HandleFunc("GET /p/{token}/{$}", s.provisioningFile)
-	mux.HandleFunc("POST /api/claim", s.claim) // no login: the button is the credential
+	mux.Handle("POST /api/claim", s.hostCheck(hostNames(), http.HandlerFunc(s.claim))) // no login: the button is the credential
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/status", s.statusWithClaim)
@@ -93,10 +96,8 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/tls", s.getTLS)
 	api.HandleFunc("PUT /api/tls", s.putTLS)
 	api.HandleFunc(apiPrefix, noRoute(api, mux))
-	api.HandleFunc("GET /{$}", s.page)
-	authed := s.auth.require(api)
-	mux.Handle(apiPrefix, authed)
-	mux.Handle("GET /{$}", authed)
+	mux.Handle(apiPrefix, s.auth.require(api))
+	s.pageRoutes(mux) // the installer's page (page.go)
 
 	// Browsers may not make state-changing cross-origin requests (CSRF);
 	// GET and HEAD handlers change nothing.

@@ -17,6 +17,7 @@ type Lease struct {
 	Router netip.Addr // zero when the server names none
 	Server netip.Addr // the server identifier (option 54)
 	DNS    []netip.Addr
+	NTP    []netip.Addr // NTP servers (option 42)
 	// Time is the lease time (option 51); T1 and T2 the renewal and
 	// rebinding times (options 58, 59), defaulting to 1/2 and 7/8 of it
 	// (RFC 2131 §4.4.5).
@@ -63,6 +64,7 @@ type dhcpClient struct {
 	// probed link-local one); nil means none.
 	fallback    func(ctx context.Context) (netip.Prefix, error)
 	onAcquiring func(bool)
+	onBound     func(*Lease) // nil: nothing; called with c.mu held
 
 	carrier atomic.Bool
 	downs   atomic.Uint64 // counts link losses, so a quick flap is not missed
@@ -287,6 +289,9 @@ func (c *dhcpClient) bind(l *Lease) {
 		c.log.Debug("DHCP lease renewed", "iface", c.name, "addr", l.Addr.String(), "lease", l.Time)
 	}
 	c.lease, c.inst, c.fb = l, l.Addr, false
+	if c.onBound != nil {
+		c.onBound(l)
+	}
 }
 
 // drop removes the address after a NAK or an expiry.

@@ -45,7 +45,11 @@ type Config struct {
 	DHCPTimeout time.Duration
 	// Hostname is sent to the DHCP server (option 12).
 	Hostname string
-	Log      *slog.Logger
+	// ResolvConf, when set, is the resolver file the primary interface's
+	// DHCP lease writes its DNS servers to (symlinks followed: on the box
+	// /etc/resolv.conf -> /run/resolv.conf on tmpfs). "": leave it alone.
+	ResolvConf string
+	Log        *slog.Logger
 	// OnChange is called with the states of all served interfaces
 	// whenever one changes (and once at the start), from the Manager's
 	// goroutine.

@@ -94,6 +94,9 @@ func (m *Manager) Run(ctx context.Context) error {
 			c := newDHCPClient(name, &ncWire{iface: name, hostname: m.cfg.Hostname}, &nlAddrs{name: name, route: i == 0}, m.log)
 			c.timeout = m.cfg.DHCPTimeout
 			c.onAcquiring = func(on bool) { m.setAcquiring(name, on) }
+			if i == 0 {
+				c.onBound = m.primaryLease
+			}
 			switch {
 			case i == 0 && m.cfg.Addr.IsValid():
 				p, gw := m.cfg.Addr, m.cfg.Gateway

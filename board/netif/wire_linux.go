@@ -34,6 +34,9 @@ func (w *ncWire) mods(hint netip.Addr) []dhcpv4.Modifier {
 	if w.hostname != "" {
 		mods = append(mods, dhcpv4.WithOption(dhcpv4.OptHostName(w.hostname)))
 	}
+	// DNS servers (6) and NTP servers (42): servers send an option only
+	// when asked for it (RFC 2132 §9.8).
+	mods = append(mods, dhcpv4.WithRequestedOptions(dhcpv4.OptionDomainNameServer, dhcpv4.OptionNTPServers))
 	if hint.IsValid() {
 		mods = append(mods, dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(hint.AsSlice())))
 	}
@@ -154,6 +157,11 @@ func toLease(l *nclient4.Lease) (*Lease, error) {
 	for _, d := range ack.DNS() {
 		if a, ok := netip.AddrFromSlice(d.To4()); ok {
 			out.DNS = append(out.DNS, a)
+		}
+	}
+	for _, n := range ack.NTPServers() {
+		if a, ok := netip.AddrFromSlice(n.To4()); ok {
+			out.NTP = append(out.NTP, a)
 		}
 	}
 	out.Time, out.T1, out.T2 = leaseTimes(ack.IPAddressLeaseTime(0), ack.IPAddressRenewalTime(0), ack.IPAddressRebindingTime(0))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pnpbox/pnpbox/board/clock"
 	"github.com/pnpbox/pnpbox/board/gpio"
 )
 
@@ -21,12 +22,16 @@ type options struct {
 	https         string // "" or "off": no HTTPS listener
 	httpsExplicit bool   // -https or PNPD_HTTPS given (else a failing default only warns)
 	sipPort       int
+	sipSourceRate int
 	board         string
 	adminPassword string
 	net           string
 	logLevel      string
 	version       bool
 	level         slog.Level // parsed from logLevel
+	watchdog      bool
+	setClock      bool
+	resolvConf    string
 
 	ledGPIO, buttonGPIO string
 	buttonActiveLow     bool
@@ -74,6 +79,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.http, "http", ":80", "address for the status page, API and provisioning files")
 	fs.StringVar(&o.https, "https", ":443", "address for the page, API and provisioning files over TLS on the box's own certificate (kept in -data); off: none")
 	fs.IntVar(&o.sipPort, "sip-port", 5060, "UDP port for SIP Plug-and-Play")
+	fs.IntVar(&o.sipSourceRate, "sip-source-rate", 20, "SIP packets/s one source address may send before the rest are dropped unparsed (burst: twice that; new SUBSCRIBE transactions among them: N/6 at once, at least 2, then N/100 a second); 0 = no per-source limit")
 	fs.StringVar(&o.board, "board", "auto", "front panel: auto, rpi or sim (auto: rpi when a GPIO chip is present)")
 	fs.StringVar(&o.adminPassword, "admin-password", "", "set the admin password at start (at least 8 characters)")
 	fs.StringVar(&o.net, "net", "none", "who configures the interface: none (leave it alone), dhcp or static")
@@ -87,6 +93,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.dhcpTimeout, "dhcp-timeout", 30*time.Second, "how long DHCP may take before the fallback address is used (DHCP keeps trying)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.setClock, "set-clock", false, "set the system clock by NTP: servers from DHCP (option 42), else the ntp_server setting, else "+clock.Pool+" (the box's init sets it; a laptop keeps its own)")
+	fs.StringVar(&o.resolvConf, "resolv-conf", "", "with -net dhcp, write the lease's DNS servers to this file (the box: /etc/resolv.conf, a link into /run); empty: leave it alone")
+	fs.BoolVar(&o.watchdog, "watchdog", false, "feed /dev/watchdog while healthy, so a hung pnpd resets the board (the box's init sets it; never on a laptop)")
 	return fs
 }
 
@@ -179,6 +188,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if err := o.level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return nil, usagef("%s %q: want debug, info, warn or error", src("log-level"), o.logLevel)
+	}
+	if o.sipSourceRate < 0 {
+		return nil, fmt.Errorf("%s %d: want 0 (off) or more", src("sip-source-rate"), o.sipSourceRate)
 	}
 	if o.sipPort < 0 || o.sipPort > 65535 {
 		return nil, usagef("%s %d: out of range", src("sip-port"), o.sipPort)

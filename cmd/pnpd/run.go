@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -79,11 +80,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	ifname := ifnames[0]
 	// Checked before anything is opened; Setup (below) changes the system.
 	lanState := &lan{log: log.With("component", "net")}
+	responder := newResponder(ifname, o.http, log.With("component", "mdns"))
 	nm, err := netif.New(netif.Config{
 		Iface: ifname, Extra: ifnames[1:], Mode: netif.Mode(o.net),
 		Addr: o.addrP, Gateway: o.gwA, VLAN: o.vlan, VLANAddr: o.vlanAddrP,
-		DHCPTimeout: o.dhcpTimeout, Hostname: "pnpbox",
-		Log: log.With("component", "net"), OnChange: lanState.update,
+		DHCPTimeout: o.dhcpTimeout, Hostname: boxHostname(ifname), ResolvConf: o.resolvConf,
+		Log:      log.With("component", "net"),
+		OnChange: func(s []netif.State) { lanState.update(s); responder.SetAddrs(addrsOn(s, ifname)) },
 	})
 	if err != nil {
 		return usagef("-net %s: %w", o.net, err)
@@ -102,9 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	defer st.Close()
 
 	sipSrv, err := pnp.Listen(pnp.Config{
-		Port: o.sipPort,
-		Name: "pnpbox/" + fullVersion(),
-		Log:  log.With("component", "sip"),
+		Port:          o.sipPort,
+		Name:          "pnpbox/" + fullVersion(),
+		Log:           log.With("component", "sip"),
+		PerSourceRate: cmp.Or(float64(o.sipSourceRate), pnp.Unlimited), // 0 = off
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -158,9 +162,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		log.Info("button pressed: provision all pending")
 		coord.ProvisionAll()
 	})
+	clk := newClock(nm, coord, ifname, log.With("component", "clock"))
 	box := func() web.Box {
 		ifs := sipSrv.Interfaces()
-		out := web.Box{Version: fullVersion(), Started: started, Interface: ifname,
+		out := web.Box{Version: fullVersion(), Started: started, Interface: ifname, TimeSynced: timeSynced(o, clk),
 			MulticastJoined: sipSrv.Joined(), LED: string(pnl.Pattern()), SIP: sipSrv.Stats(), Problem: lanState.problem()}
 		for _, i := range ifs {
 			out.Interfaces = append(out.Interfaces, web.Iface{Name: i.Name, Addresses: i.Prefixes, Joined: sipSrv.JoinedOn(i.Index), UnicastOnly: i.Loopback})
@@ -197,10 +202,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		httpsSrv.Shutdown(sctx)
 		return httpSrv.Shutdown(sctx)
 	})
-	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState); return nil })
+	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState, sipSrv.Joined); return nil })
 	g.Go(func() error { signals(ctx, b, coord, log); return nil })
 	g.Go(func() error { snapshotLoop(ctx, st, log.With("component", "store")); return nil })
 	g.Go(func() error { lanState.retryJoins(ctx); return nil })
+	g.Go(func() error { return runClock(ctx, o, clk) })
+	g.Go(func() error { return runResponder(ctx, responder, log.With("component", "mdns")) })
+	g.Go(func() error { return runWatchdog(ctx, o, st, coord, sipSrv, log.With("component", "watchdog")) })
 
 	up := serving{HTTP: ln.Addr().String(), SIPPort: sipSrv.Port(), Ifaces: nm.Names()}
 	if httpsLn != nil {
@@ -219,13 +227,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 }
 
 // ledLoop keeps the LED in step with what the box is doing.
-func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lan) {
+func ledLoop(ctx context.Context, pnl *panel.Panel, coord *provision.Coordinator, lan *lan, joined func() bool) {
+	boot := &bootLED{}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
 		st := coord.Status()
 		fault := appliance.Health{LAN: lan.problem(), Storage: st.Storage, Alerts: st.Alerts}.Fault()
-		pnl.Set(panel.PatternFor(panel.Inputs{Booting: lan.acquiring(), Fault: fault.Problem, Busy: st.Busy, Pending: st.Pending}))
+		pnl.Set(panel.PatternFor(panel.Inputs{Booting: boot.booting(lan, joined()), Fault: fault.Problem, Busy: st.Busy, Pending: st.Pending}))
 		select {
 		case <-ctx.Done():
 			return

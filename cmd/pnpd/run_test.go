@@ -114,7 +114,7 @@ func TestVersion(t *testing.T) {
 func TestFlagErrors(t *testing.T) {
 	for _, args := range [][]string{{"-board", "pi"}, {"-net", "wifi"}, {"-sip-port", "70000"}, {"stray"},
 		{"-net", "static"}, {"-addr", "192.0.2.300/24"}, {"-addr", "192.0.2.1"}, {"-gw", "gateway"}, {"-vlan", "4095"},
-		{"-vlan-addr", "x"}, {"-dhcp-timeout", "0s"}, {"-iface", "lo", "-vlan-addr", "192.0.2.1/24"},
+		{"-vlan-addr", "x"}, {"-dhcp-timeout", "0s"}, {"-sip-source-rate", "-1"}, {"-iface", "lo", "-vlan-addr", "192.0.2.1/24"},
 		{"-iface", "lo", "-net", "static", "-addr", "192.0.2.10/24", "-gw", "198.51.100.1"}} {
 		if err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) = nil, want an error", args)

@@ -173,3 +173,33 @@ func Cable(t testing.TB, a *NS, aName string, b *NS, bName string) {
 	a.IP(t, "link", "set", aName, "up")
 	b.IP(t, "link", "set", bName, "up")
 }
+
+// Start starts cmd, logging its output to the test, and kills it when the
+// test ends (before the namespaces go).
+func Start(t testing.TB, cmd *exec.Cmd, name string) {
+	t.Helper()
+	w := &logWriter{t: t, name: name}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+}
+
+// logWriter passes a program's output to the test log, a line at a time.
+type logWriter struct {
+	t    testing.TB
+	name string
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		w.t.Logf("%s: %s", w.name, l)
+	}
+	return len(b), nil
+}
