@@ -48,10 +48,13 @@ image-check: ## Our defconfig survives Buildroot's olddefconfig: BUILDROOT=<Buil
 qemu-test: build-arm64 ## Boot the box's rootfs in an arm64 VM (QEMU) and test it from a LAN of namespaces (root)
 	scripts/qemu-test.sh
 
+powercut: build-arm64 ## Kill the VM (a pulled plug) during acknowledged writes, CYCLES=N times (default 50); nothing may be lost (root)
+	POWERCUT_CYCLES=$${CYCLES:-50} QEMU_RUN=TestPowerCut QEMU_TIMEOUT=$${QEMU_TIMEOUT:-180m} scripts/qemu-test.sh
+
 
 clean: ## Remove build output
 	rm -rf bin
 
 .PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean
-.PHONY: fuzz
+.PHONY: fuzz powercut
 .PHONY: image image-check qemu-test
