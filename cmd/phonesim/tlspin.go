@@ -40,10 +40,3 @@ func (p *certPin) verify(cs tls.ConnectionState) error {
 	}
 	return nil
 }
-
-// fingerprint is the certificate pinned so far ("" before any).
-func (p *certPin) fingerprint() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.seen
-}

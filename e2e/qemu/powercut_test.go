@@ -84,7 +84,7 @@ func TestPowerCut(t *testing.T) {
 			t.Logf("cycle %d: alerts after boot: %+v", cycle, alerts)
 			v.api("POST", "/api/alerts/ack", "", nil)
 		}
-		t.Logf("cycle %d: ready %.1f s after power-on; %d acknowledged writes all present", cycle, bootTimes[len(bootTimes)-1], n)
+		t.Logf("cycle %d: ready %.1f s after power-on; the %d acknowledged assignments all present", cycle, bootTimes[len(bootTimes)-1], n)
 		if cycle == cycles {
 			break
 		}
