@@ -214,4 +214,3 @@ func (v *vm) try(method, path, ctype, body string) bool {
 	io.Copy(io.Discard, res.Body)
 	return res.StatusCode/100 == 2
 }
-
