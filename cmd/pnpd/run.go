@@ -214,7 +214,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	if httpsLn != nil {
 		up.HTTPS = httpsLn.Addr().String()
 	}
-	log.Info("ready", "iface", strings.Join(up.Ifaces, ","), "http", up.HTTP, "https", up.HTTPS, "sip_port", up.SIPPort)
+	log.Info("ready", "iface", strings.Join(up.Ifaces, ","), "http", up.HTTP, "sip_port", up.SIPPort, "https", up.HTTPS)
 	for _, f := range ready {
 		f(up)
 	}
