@@ -34,6 +34,9 @@ soak: ## SIGKILL pnpd 200 times during writes; nothing acknowledged may be lost 
 bench: ## pnpd beside Kamailio and nginx on a namespace LAN (root): out/bench.md; BENCH_DOC=1 updates docs/performance.md
 	scripts/bench.sh
 
+fuzz: ## Every fuzz target for FUZZTIME each (default 2m); crashers land in testdata/fuzz/
+	FUZZTIME=$${FUZZTIME:-2m} scripts/fuzz.sh
+
 lint: ## gofmt, vet (linux, darwin), staticcheck, linux/arm build, no binaries or >1 MB files in git
 	scripts/lint.sh
 image: ## The box's SD-card image: BUILDROOT=<Buildroot checkout> [O=out/buildroot] (docs/box.md)
@@ -45,9 +48,13 @@ image-check: ## Our defconfig survives Buildroot's olddefconfig: BUILDROOT=<Buil
 qemu-test: build-arm64 ## Boot the box's rootfs in an arm64 VM (QEMU) and test it from a LAN of namespaces (root)
 	scripts/qemu-test.sh
 
+powercut: build-arm64 ## Kill the VM (a pulled plug) during acknowledged writes, CYCLES=N times (default 50); nothing may be lost (root)
+	POWERCUT_CYCLES=$${CYCLES:-50} QEMU_RUN=TestPowerCut QEMU_TIMEOUT=$${QEMU_TIMEOUT:-180m} scripts/qemu-test.sh
+
 
 clean: ## Remove build output
 	rm -rf bin
 
 .PHONY: help build build-arm64 run demo test test-arm64 soak bench lint clean
+.PHONY: fuzz powercut
 .PHONY: image image-check qemu-test

@@ -48,6 +48,7 @@ type Settings struct {
 
 	PhoneSettings
 	AdmissionSettings
+	SecuritySettings
 }
 
 // DefaultSettings are what a new box starts with.
@@ -99,6 +100,9 @@ func (s Settings) Normalize() (Settings, error) {
 		return s, err
 	}
 	if s.AdmissionSettings, err = s.AdmissionSettings.normalize(); err != nil {
+		return s, err
+	}
+	if s.SecuritySettings, err = s.SecuritySettings.normalize(); err != nil {
 		return s, err
 	}
 	return s, nil

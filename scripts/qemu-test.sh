@@ -142,4 +142,5 @@ echo "== initramfs $(du -h "$work/initrd.gz" | cut -f1) (kernel $kver; modules: 
 
 # --- run the checks ----------------------------------------------------
 export PNPBOX_VM_KERNEL=$work/vmlinuz PNPBOX_VM_INITRD=$work/initrd.gz
-go test -tags qemu -count=1 -v -timeout 6m ./e2e/qemu/
+# QEMU_RUN picks tests (make powercut: TestPowerCut), QEMU_TIMEOUT their limit.
+go test -tags qemu -count=1 -v -timeout "${QEMU_TIMEOUT:-15m}" -run "${QEMU_RUN:-.}" ./e2e/qemu/

@@ -1,9 +1,13 @@
 package provision
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+
+	"filippo.io/age"
 
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/store"
@@ -76,4 +80,97 @@ func (c *Coordinator) Restore(r io.Reader) (RestoreResult, error) {
 	c.loadLocked(snap)
 	c.log.Info("database restored from a backup", "phones", len(snap.Phones), "assignments", len(snap.Assignments), "previous", prev)
 	return RestoreResult{Phones: len(snap.Phones), Assignments: len(snap.Assignments), Schema: st.Info.Schema, Previous: filepath.Base(prev)}, nil
+}
+
+// BackupScryptWorkFactor is the age scrypt work factor (log2 N) of an
+// encrypted backup: 2^16 needs 64 MiB and well under a second on a Pi 4,
+// which keeps the box responsive while it encrypts; a passphrase of the
+// length EncryptBackup demands carries the rest of the strength.
+const BackupScryptWorkFactor = 16
+
+// MinBackupPassphrase is the shortest passphrase EncryptBackup takes.
+const MinBackupPassphrase = 12
+
+// ErrPassphrase is wrapped when an encrypted backup comes without its
+// passphrase, or a passphrase is too short to encrypt with.
+var ErrPassphrase = errors.New("backup passphrase")
+
+// ageHeader starts every age file (age-encryption.org/v1).
+const ageHeader = "age-encryption.org/v1\n"
+
+// BackupEncrypted is Backup encrypted to passphrase with age's scrypt
+// recipient (filippo.io/age): what leaves the box then holds the SIP
+// passwords and tokens only in a form useless without the passphrase.
+func (c *Coordinator) BackupEncrypted(w io.Writer, passphrase string) (int64, error) {
+	if len(passphrase) < MinBackupPassphrase {
+		return 0, fmt.Errorf("%w: at least %d characters", ErrPassphrase, MinBackupPassphrase)
+	}
+	r, err := age.NewScryptRecipient(passphrase)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	r.SetWorkFactor(BackupScryptWorkFactor)
+	cw := &countWriter{w: w}
+	enc, err := age.Encrypt(cw, r)
+	if err != nil {
+		return 0, fmt.Errorf("backup: encrypt: %w", err)
+	}
+	if _, err := c.Backup(enc); err != nil {
+		return cw.n, err
+	}
+	if err := enc.Close(); err != nil {
+		return cw.n, fmt.Errorf("backup: encrypt: %w", err)
+	}
+	return cw.n, nil
+}
+
+// OpenBackup returns the plain database of an uploaded backup: r itself
+// for an unencrypted one, or r decrypted with passphrase for one made by
+// BackupEncrypted. An encrypted backup without a passphrase is
+// ErrPassphrase; a wrong passphrase or a damaged file wraps ErrBadBackup.
+// encrypted says which it was.
+func OpenBackup(r io.Reader, passphrase string) (plain io.Reader, encrypted bool, err error) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(len(ageHeader))
+	if string(head) != ageHeader {
+		return br, false, nil
+	}
+	if passphrase == "" {
+		return nil, true, fmt.Errorf("%w: this backup is encrypted; give its passphrase", ErrPassphrase)
+	}
+	id, err := age.NewScryptIdentity(passphrase)
+	if err != nil {
+		return nil, true, fmt.Errorf("%w: %v", ErrBadBackup, err)
+	}
+	// Refuses files whose work factor would make the box spend seconds
+	// and hundreds of MiB (2^18 is 256 MiB): the box writes 2^16.
+	id.SetMaxWorkFactor(BackupScryptWorkFactor + 1)
+	out, err := age.Decrypt(br, id)
+	if err != nil {
+		return nil, true, fmt.Errorf("%w: cannot decrypt (wrong passphrase or damaged file): %v", ErrBadBackup, err)
+	}
+	return badOnError{out}, true, nil
+}
+
+// badOnError makes a failure to read the decrypted stream (age found it
+// tampered or cut short) an ErrBadBackup, as a bad plain file is.
+type badOnError struct{ r io.Reader }
+
+func (b badOnError) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: cannot decrypt (damaged or cut short): %w", ErrBadBackup, err)
+	}
+	return n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

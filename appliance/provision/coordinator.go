@@ -75,6 +75,12 @@ type Coordinator struct {
 	queue chan appliance.Discovery
 	wake  chan struct{}
 
+	// httpsPort is the box's HTTPS listener (0: none), guarded by mu;
+	// endpoint.go. guard too; downloadguard.go. rogue too; rogue.go.
+	httpsPort int
+	guard     downloadGuard
+	rogue     rogueWatch
+
 	// mu guards everything below. The assignments' and settings' values
 	// are replaced, never changed in place, so a copy taken under mu can be
 	// read (rendered, planned against) after mu is released.

@@ -27,6 +27,7 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 		return
 	}
 	p := c.phones[d.MAC]
+	c.watchRogueLocked(p, d, now)
 	if p == nil {
 		p = c.putPhoneLocked(c.newPhoneLocked(d.MAC, appliance.StateDiscovered, nil))
 	}

@@ -74,6 +74,8 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 		why = "phone denied (deny_macs)"
 	case !fileMatches(strings.ToLower(r.File), p, a):
 		why = "file name not served to this phone"
+	default:
+		why = c.guardRefusalLocked(p, r)
 	}
 	if why != "" {
 		c.mu.Unlock()
@@ -109,6 +111,10 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 			f.key = key
 			c.configs.put(m, f)
 		} // else an input changed while rendering: served once, not kept
+	}
+	if c.overBudgetLocked(m, f.sum) { // download_budget (downloadguard.go)
+		c.mu.Unlock()
+		return File{}, ErrNotFound
 	}
 	notModified := r.IfNoneMatch != "" && etagMatches(r.IfNoneMatch, f.etag)
 	c.recordDownloadLocked(p, r, f.sum, notModified)
@@ -304,7 +310,7 @@ func (c *Coordinator) profileInputLocked(p *appliance.Phone, a appliance.Assignm
 		Model:            model,
 		Assignment:       a,
 		Site:             c.settings.PhoneSettings,
-		ConfigServerPath: fmt.Sprintf("%s/p/%s", local, p.Token),
+		ConfigServerPath: fmt.Sprintf("%s/p/%s", c.configServerLocked(local), p.Token),
 		AdminPassword:    admin,
 	}
 }
@@ -329,12 +335,13 @@ func (c *Coordinator) Preview(m appliance.MAC) ([]byte, error) {
 		}
 	}
 	in := c.profileInputLocked(p, a, local)
+	token := p.Token
 	c.mu.Unlock()
 	body, err := profile.Render(in) // outside the lock, from copies
 	if err != nil {
 		return nil, err
 	}
-	return profile.Mask(body), nil
+	return hideToken(profile.Mask(body), token), nil
 }
 
 // PhoneAdminPassword returns the web admin password m's config sets: the

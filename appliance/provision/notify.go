@@ -76,7 +76,8 @@ func (c *Coordinator) notifyDone(m appliance.MAC, out appliance.NotifyOutcome) {
 // (…/p/<token>/cfg<MAC>) or the folder form (…/p/<token>/), as
 // urlFormLocked chooses.
 func (c *Coordinator) configURLLocked(p *appliance.Phone, local netip.Addr) string {
-	base := fmt.Sprintf("http://%s/p/%s/", netip.AddrPortFrom(local, uint16(c.cfg.HTTPPort)), p.Token)
+	ep := c.endpointLocked()
+	base := fmt.Sprintf("%s://%s/p/%s/", ep.Scheme, netip.AddrPortFrom(local, uint16(ep.Port)), p.Token)
 	if c.urlFormLocked(p) == appliance.URLFormFolder {
 		return base
 	}

@@ -37,6 +37,9 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	if err := profile.ValidateSettings(next.PhoneSettings); err != nil {
 		return c.settings, err
 	}
+	if err := ValidateEndpoint(next.PhoneSettings, c.httpsPort); err != nil {
+		return c.settings, err
+	}
 	// The renderer's own check on every site value that reaches a config.
 	if err := profile.CheckSite(next.PhoneSettings, BoxConfigProtocols()); err != nil {
 		return c.settings, err
@@ -65,16 +68,14 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 
 // BoxConfigProtocols are the protocols phones can fetch their config from
 // this box over, at the address the config server path (P237) points to:
-// the address and port their first download arrived on
-// (profileInputLocked). Settings that would send phones to the box over
-// another protocol are refused (profile.Check).
-//
-// HTTPS HOOK: once the box serves configs over HTTPS, add
-// appliance.ProtocolHTTPS here, and make profileInputLocked put the HTTPS
-// listener's address and port into P237 (and set Input.BoxProtocols from
-// this function) when the site's config_protocol is https: P212=2 with
-// the plain-HTTP port would send the phone to https://box:80/….
-func BoxConfigProtocols() []string { return []string{appliance.ProtocolHTTP} }
+// plain HTTP, and HTTPS on the box's own certificate (configServerLocked
+// puts the HTTPS listener's port into P237 when the site's
+// config_protocol is https). Whether the HTTPS listener is actually open
+// is ValidateEndpoint's check when the settings change; the renderer's
+// reach check (profile.Check) refuses every other protocol to the box.
+func BoxConfigProtocols() []string {
+	return []string{appliance.ProtocolHTTP, appliance.ProtocolHTTPS}
+}
 
 // checkAssignmentsLocked runs the renderer's check (CheckRender) on every
 // assigned phone under the settings next: a settings change that leaves

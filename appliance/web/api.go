@@ -327,6 +327,9 @@ type statusJSON struct {
 	Alerts []appliance.Alert         `json:"alerts"`
 	Intake provision.AdmissionStatus `json:"intake"`
 	Pool   *provision.PoolStatus     `json:"pool"` // null without a pool
+	// TLSSHA256 is the hex SHA-256 of the box's TLS certificate ("" with
+	// HTTPS off): what an installer compares before trusting it.
+	TLSSHA256 string `json:"tls_sha256"`
 }
 
 type storeJSON struct {
@@ -362,6 +365,9 @@ func (s *server) statusData() statusJSON {
 	}
 	if st.Pool.Range != "" {
 		out.Pool = &st.Pool
+	}
+	if s.TLS != nil {
+		out.TLSSHA256 = s.TLS.Fingerprint()
 	}
 	return out
 }

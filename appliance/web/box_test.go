@@ -48,6 +48,7 @@ type boxOptions struct {
 	noAdmin  bool              // no admin password set (first boot)
 	noButton bool              // a board whose button the API cannot press
 	alerts   []appliance.Alert // in the store before the coordinator starts
+	tls      TLSCert           // the box's certificate (nil: HTTPS off)
 }
 
 func newTestBox(t *testing.T, opts ...func(*boxOptions)) *testBox {
@@ -89,7 +90,7 @@ func newTestBox(t *testing.T, opts ...func(*boxOptions)) *testBox {
 	})
 	b.box = Box{Version: "test", Started: b.clock.Now().Add(-time.Hour), Interface: "lan0", LED: "idle",
 		MulticastJoined: true, Interfaces: []Iface{{Name: "lan0", Addresses: []netip.Prefix{netip.MustParsePrefix("198.18.0.1/24")}, Joined: true}}}
-	d := Deps{Coord: b.coord, Box: b.boxState, Claim: b.claim, Log: log, Now: b.clock.Now, TempDir: t.TempDir()}
+	d := Deps{Coord: b.coord, Box: b.boxState, Claim: b.claim, Log: log, Now: b.clock.Now, TempDir: t.TempDir(), TLS: o.tls}
 	if !o.noButton {
 		d.Press = b.press
 	}

@@ -58,6 +58,8 @@ func TestOpenAPICoverage(t *testing.T) {
 	call("GET", "/api/alerts", "", 200)
 	call("POST", "/api/alerts/ack", "", 200)
 	call("POST", "/api/button", `{"hold_ms":100}`, 202)
+	call("GET", "/api/tls", "", 404) // HTTPS off here; tls_test.go covers it on
+	call("PUT", "/api/tls", `{"certificate":"","key":""}`, 404)
 	call("DELETE", "/api/phones/000B82112233/assignment", "", 204)
 	call("DELETE", "/api/phones/000B82112233", "", 204)
 	b.claim.Open(time.Minute)

@@ -291,7 +291,7 @@ func TestBoxPanel(t *testing.T) {
 	b := newPageBox(t, true)
 	b.login()
 	res, body := b.get("/box")
-	wantPage(t, "box", res, body, 200, "pending: slow blink", "192.0.2.10/24", "224.0.1.75 joined", "Download a backup", "Restore", "Clock", "not set yet")
+	wantPage(t, "box", res, body, 200, "pending: slow blink", "192.0.2.10/24", "224.0.1.75 joined", "Download a backup", "not encrypted", "Restore", "Clock", "not set yet")
 	res, body = b.get("/api/backup")
 	if res.StatusCode != 200 || len(body) == 0 {
 		t.Fatalf("backup through the session: %d", res.StatusCode)

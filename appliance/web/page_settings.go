@@ -62,6 +62,11 @@ var settingsForm = []settingGroup{
 		{Name: "p_values", Label: "P-values for every phone", Help: "One per line, P1234=value: Grandstream settings the form has no field for; they win over everything the box renders.", Kind: "pairs"},
 		{Name: "model_defaults", Label: "P-values per model", Help: "One per line, MODEL P1234=value (e.g. GXP2160 P1362=de): between the site's values and the phone's own.", Kind: "pairs"},
 	}},
+	{"Security", []settingField{
+		{Name: "https_only", Label: "Page and API over HTTPS only", Help: "Plain HTTP then answers only the phones' config files and /healthz and redirects the rest to HTTPS. Off by default: the first visit (claiming the box, reading its certificate's fingerprint) must work before the certificate is trusted.", Kind: "check"},
+		{Name: "token_bind_ip", Label: "Serve a phone's config only to its own address", Help: "A config download must come from the address the phone last announced itself from. Off by default: a phone that changes address would be refused until it announces itself again.", Kind: "check"},
+		{Name: "download_budget", Label: "Downloads per config version at most", Help: "After this many downloads of one config version the phone's token stops serving it until the config changes; empty or 0: no limit (phones re-check their config on their own schedule).", Kind: "int"},
+	}},
 	{"Which phones are taken in", []settingField{
 		{Name: "extension_pool", Label: "Extension pool", Help: "Extensions a press gives discovered phones without an assignment, e.g. 200-299 or 200-249,300-310; empty: no pool.", Kind: "text"},
 		{Name: "pool_password_length", Label: "Pool password length", Help: "Length of the SIP passwords generated for pool extensions (12-64; empty: 20).", Kind: "int"},

@@ -53,6 +53,8 @@ type Deps struct {
 	// TempDir is where backups are staged for download (default
 	// os.TempDir(); a tmpfs on the box).
 	TempDir string
+	// TLS is the box's certificate (tls.go); nil when HTTPS is off.
+	TLS TLSCert
 }
 
 // New returns the box's HTTP handler.
@@ -92,6 +94,8 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/alerts", s.alerts)
 	api.HandleFunc("POST /api/alerts/ack", s.ackAlerts)
 	api.HandleFunc("POST /api/button", s.button)
+	api.HandleFunc("GET /api/tls", s.getTLS)
+	api.HandleFunc("PUT /api/tls", s.putTLS)
 	api.HandleFunc(apiPrefix, noRoute(api, mux))
 	mux.Handle(apiPrefix, s.auth.require(api))
 	s.pageRoutes(mux) // the installer's page (page.go)
@@ -99,7 +103,7 @@ func New(d Deps) http.Handler {
 	// Browsers may not make state-changing cross-origin requests (CSRF);
 	// GET and HEAD handlers change nothing.
 	cop := http.NewCrossOriginProtection()
-	return securityHeaders(cop.Handler(mux))
+	return securityHeaders(limitBodies(cop.Handler(mux)))
 }
 
 // NewServer wraps h in an http.Server with the timeouts a LAN appliance

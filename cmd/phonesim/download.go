@@ -31,7 +31,9 @@ func newHTTPClient(ip netip.Addr, timeout time.Duration) *http.Client {
 			// Factory-default Grandstreams do not validate the server's
 			// certificate (P8463 "Validate Server Certificates" defaults to
 			// 0, reference/grandstream-pnp.md §4.1 item 8).
-			TLSClientConfig:       &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // see above
+			// With validation off, the pin (tlspin.go) still refuses a
+			// certificate that changed after the first.
+			TLSClientConfig:       &tls.Config{InsecureSkipVerify: true, VerifyConnection: (&certPin{}).verify}, //nolint:gosec // see above
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,
 		},

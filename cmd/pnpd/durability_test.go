@@ -75,7 +75,7 @@ var readyHTTP = regexp.MustCompile(`msg=ready .*http=(\S+)`)
 // until it is ready.
 func startProc(t *testing.T, bin, data string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "-iface", "lo", "-board", "sim", "-data", data, "-http", "127.0.0.1:0",
+	cmd := exec.Command(bin, "-iface", "lo", "-board", "sim", "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0",
 		"-sip-port", "0", "-admin-password", testPassword)
 	for _, kv := range os.Environ() { // only the flags above configure it
 		if !strings.HasPrefix(kv, "PNPD_") {

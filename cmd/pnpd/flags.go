@@ -19,6 +19,8 @@ type options struct {
 	iface         string
 	data          string
 	http          string
+	https         string // "" or "off": no HTTPS listener
+	httpsExplicit bool   // -https or PNPD_HTTPS given (else a failing default only warns)
 	sipPort       int
 	sipSourceRate int
 	board         string
@@ -75,6 +77,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.iface, "iface", "", "LAN interface (default: the default route's interface, else the first up, multicast-capable, non-loopback interface with IPv4; with -net dhcp|static the first Ethernet interface); several, comma-separated, are all served, and -net applies to the first")
 	fs.StringVar(&o.data, "data", "/data/pnpd", "directory for persistent state")
 	fs.StringVar(&o.http, "http", ":80", "address for the status page, API and provisioning files")
+	fs.StringVar(&o.https, "https", ":443", "address for the page, API and provisioning files over TLS on the box's own certificate (kept in -data); off: none")
 	fs.IntVar(&o.sipPort, "sip-port", 5060, "UDP port for SIP Plug-and-Play")
 	fs.IntVar(&o.sipSourceRate, "sip-source-rate", 20, "SIP packets/s one source address may send before the rest are dropped unparsed (burst: twice that; new SUBSCRIBE transactions among them: N/6 at once, at least 2, then N/100 a second); 0 = no per-source limit")
 	fs.StringVar(&o.board, "board", "auto", "front panel: auto, rpi or sim (auto: rpi when a GPIO chip is present)")
@@ -127,7 +130,14 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected arguments: %q", fs.Args())
 	}
-	fs.Visit(func(f *flag.Flag) { delete(fromEnv, f.Name) })
+	_, o.httpsExplicit = fromEnv["https"]
+	fs.Visit(func(f *flag.Flag) {
+		delete(fromEnv, f.Name)
+		o.httpsExplicit = o.httpsExplicit || f.Name == "https"
+	})
+	if o.https == "off" {
+		o.https = ""
+	}
 	// src names where a value came from, for error messages.
 	src := func(flagName string) string {
 		if e, ok := fromEnv[flagName]; ok {

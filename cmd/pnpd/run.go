@@ -48,6 +48,7 @@ func fullVersion() string {
 // addresses it bound, for callers that asked for ephemeral ports.
 type serving struct {
 	HTTP    string   `json:"http"`     // host:port of the page, API and provisioning files
+	HTTPS   string   `json:"https"`    // the same over TLS; "" when HTTPS is off
 	SIPPort int      `json:"sip_port"` // the UDP port SUBSCRIBEs reach
 	Ifaces  []string `json:"ifaces"`   // the served interfaces
 }
@@ -141,6 +142,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		return fmt.Errorf("listen %s: %w", o.http, err)
 	}
 	coord.SetHTTPPort(ln.Addr().(*net.TCPAddr).Port)
+	httpsLn, cert, err := listenHTTPS(o, log)
+	if err != nil {
+		return err
+	}
+	httpsPort := 0
+	if httpsLn != nil {
+		httpsPort = httpsLn.Addr().(*net.TCPAddr).Port
+		coord.SetHTTPSPort(httpsPort)
+	}
 
 	claim := &panel.Claim{}
 	pnl := panel.New(b.led, b.button, log.With("component", "panel"), func(p panel.Press) {
@@ -162,8 +172,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		}
 		return out
 	}
-	handler := web.New(web.Deps{Coord: coord, Box: box, Press: b.press, Claim: claim, Log: log.With("component", "web")})
-	httpSrv := web.NewServer(handler)
+	handler := web.New(web.Deps{Coord: coord, Box: box, Press: b.press, Claim: claim, Log: log.With("component", "web"), TLS: tlsDep(cert)})
+	httpSrv := web.NewServer(web.HTTPSOnly(handler, func() bool { return coord.Settings().HTTPSOnly }, func() int { return httpsPort }))
+	httpsSrv := web.NewServer(handler)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sipSrv.ServeDiscoveries(ctx, coord.Offer) })
@@ -176,10 +187,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		}
 		return nil
 	})
+	if httpsLn != nil {
+		g.Go(func() error {
+			if err := httpsSrv.Serve(httpsLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("https: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		httpsSrv.Shutdown(sctx)
 		return httpSrv.Shutdown(sctx)
 	})
 	g.Go(func() error { ledLoop(ctx, pnl, coord, lanState, sipSrv.Joined); return nil })
@@ -196,7 +216,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	g.Go(func() error { return runWatchdog(ctx, o, st, coord, sipSrv, log.With("component", "watchdog")) })
 
 	up := serving{HTTP: ln.Addr().String(), SIPPort: sipSrv.Port(), Ifaces: nm.Names()}
-	log.Info("ready", "iface", strings.Join(up.Ifaces, ","), "http", up.HTTP, "sip_port", up.SIPPort)
+	if httpsLn != nil {
+		up.HTTPS = httpsLn.Addr().String()
+	}
+	log.Info("ready", "iface", strings.Join(up.Ifaces, ","), "http", up.HTTP, "sip_port", up.SIPPort, "https", up.HTTPS)
 	for _, f := range ready {
 		f(up)
 	}

@@ -23,6 +23,7 @@ const testPassword = "correct-horse-42"
 type daemon struct {
 	base    string // http://127.0.0.1:port
 	sipPort int
+	https   string // host:port of the HTTPS listener
 	data    string
 	cancel  context.CancelFunc
 	done    chan error
@@ -34,7 +35,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
 	d := &daemon{data: t.TempDir(), done: make(chan error, 1)}
 	args := append([]string{"-iface", "lo", "-board", "sim", "-data", d.data, "-http", "127.0.0.1:0",
-		"-sip-port", "0", "-admin-password", testPassword}, extra...)
+		"-https", "127.0.0.1:0", "-sip-port", "0", "-admin-password", testPassword}, extra...)
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
@@ -54,6 +55,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	select {
 	case s := <-ready:
 		d.base = "http://" + s.HTTP
+		d.https = s.HTTPS
 		d.sipPort = s.SIPPort
 	case err := <-d.done:
 		t.Fatalf("pnpd exited before ready: %v", err)
