@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -56,6 +57,13 @@ type Packet struct {
 // tagKey keys the HMAC that derives our To-tag from the Call-ID, so the
 // answer to a retransmission is identical and needs no stored state.
 func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply []byte, dest netip.AddrPort, d *Discovery, reason string) {
+	return appendAnswer(make([]byte, 0, 512), req, pkt, tagKey, server)
+}
+
+// appendAnswer is Answer with the reply appended to buf, so a caller can
+// reuse one buffer for many replies; reply aliases buf's array when it
+// had the room.
+func appendAnswer(buf []byte, req *sip.Request, pkt Packet, tagKey []byte, server string) (reply []byte, dest netip.AddrPort, d *Discovery, reason string) {
 	if req.Method != sip.SUBSCRIBE {
 		// RFC 3261 would answer 405; a PnP responder answers nothing to
 		// scanners (no fingerprint, no reflection).
@@ -71,10 +79,8 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 	ev := eventHeader(req)
 	pkg, params := parseEvent(ev)
 	if !strings.EqualFold(pkg, EventPackage) {
-		res := baseResponse(req, 489, "Bad Event", pkt, localTag, server)
-		res.AppendHeader(sip.NewHeader("Allow-Events", EventPackage))
-		res.SetBody(nil)
-		return []byte(res.String()), dest, nil, ""
+		reply = appendResponse(buf, req, "489 Bad Event", pkt, localTag, server, "Allow-Events: "+EventPackage)
+		return reply, dest, nil, ""
 	}
 
 	mac, err := extractMAC(req)
@@ -88,9 +94,7 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 		return nil, dest, nil, DropBadMAC
 	}
 
-	res := baseResponse(req, 200, "OK", pkt, localTag, server)
-	res.AppendHeader(sip.NewHeader("Expires", "0")) // one-shot: RFC 6665 §4.2.1.1
-	res.SetBody(nil)
+	reply = appendResponse(buf, req, "200 OK", pkt, localTag, server, "Expires: 0") // one-shot: RFC 6665 §4.2.1.1
 
 	d = &Discovery{
 		MAC:       mac,
@@ -124,7 +128,7 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 		LocalAddr:    pkt.Local,
 		Interface:    pkt.Interface,
 	}
-	return []byte(res.String()), dest, d, ""
+	return reply, dest, d, ""
 }
 
 // NotifyTarget picks where the NOTIFY goes: the phone's Contact when it
@@ -153,44 +157,140 @@ func responseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(src.Addr(), uint16(port))
 }
 
-func baseResponse(req *sip.Request, code int, reason string, pkt Packet, localTag, server string) *sip.Response {
-	res := sip.NewResponse(code, reason)
-	for i, h := range req.GetHeaders("Via") {
-		v, ok := h.(*sip.ViaHeader)
-		if !ok {
-			continue
+// appendResponse appends to b the response RFC 3261 §8.2.6 asks for,
+// with status ("200 OK"): every Via in order, the first with received (and
+// rport filled in when the client asked for it, RFC 3581), From, To with
+// localTag added when the request's To has no tag, Call-ID and CSeq; then
+// the box's Contact, Server, the extra header line (without CRLF) and an
+// empty body. The bytes are those sipgo's response builder writes for the
+// same message (the answer tests compare the two), built without its
+// intermediate header objects.
+func appendResponse(b []byte, req *sip.Request, status string, pkt Packet, localTag, server, extra string) []byte {
+	b = append(b, "SIP/2.0 "...)
+	b = append(b, status...)
+	b = append(b, "\r\n"...)
+	first := true
+	for _, h := range req.Headers() {
+		if v, ok := h.(*sip.ViaHeader); ok {
+			b = appendVia(b, v, first, pkt.Source)
+			first = false
 		}
-		v = v.Clone()
-		if i == 0 {
-			if v.Params == nil {
-				v.Params = sip.NewParams()
-			}
-			src := pkt.Source
-			v.Params.Add("received", src.Addr().String())
-			if v.Params.Has("rport") {
-				v.Params.Add("rport", strconv.Itoa(int(src.Port())))
-			}
-		}
-		res.AppendHeader(v)
 	}
-	res.AppendHeader(req.From())
-	to := cloneTo(req.To())
-	if _, ok := to.Params.Get("tag"); !ok {
-		if to.Params == nil {
-			to.Params = sip.NewParams()
-		}
-		to.Params.Add("tag", localTag)
+	w := headerWriter{b: b}
+	req.From().StringWrite(&w)
+	w.b = append(w.b, "\r\n"...)
+	to := req.To()
+	to.StringWrite(&w)
+	if !to.Params.Has("tag") {
+		w.b = appendParam(append(w.b, ';'), "tag", localTag)
 	}
-	res.AppendHeader(to)
-	res.AppendHeader(req.CallID())
-	res.AppendHeader(req.CSeq())
+	w.b = append(w.b, "\r\nCall-ID: "...)
+	w.b = append(w.b, string(*req.CallID())...)
+	cseq := req.CSeq()
+	w.b = append(w.b, "\r\nCSeq: "...)
+	w.b = strconv.AppendInt(w.b, int64(int(cseq.SeqNo)), 10)
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, cseq.MethodName...)
+	w.b = append(w.b, "\r\n"...)
 	if pkt.Local.IsValid() {
-		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: pkt.Local.String(), Port: pkt.LocalPort}})
+		w.b = append(w.b, "Contact: <sip:"...)
+		w.b = appendHost(w.b, pkt.Local.String())
+		if pkt.LocalPort > 0 {
+			w.b = append(w.b, ':')
+			w.b = strconv.AppendInt(w.b, int64(pkt.LocalPort), 10)
+		}
+		w.b = append(w.b, ">\r\n"...)
 	}
 	if server != "" {
-		res.AppendHeader(sip.NewHeader("Server", server))
+		w.b = append(w.b, "Server: "...)
+		w.b = append(w.b, server...)
+		w.b = append(w.b, "\r\n"...)
 	}
-	return res
+	w.b = append(w.b, extra...)
+	w.b = append(w.b, "\r\nContent-Length: 0\r\n\r\n"...)
+	return w.b
+}
+
+// headerWriter lets sipgo's header writers append to a byte slice.
+type headerWriter struct{ b []byte }
+
+func (w *headerWriter) WriteString(s string) (int, error) {
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+// appendVia appends one Via line as sipgo writes it; on the first Via
+// (ours to answer) received is set to the source address and a present
+// rport to the source port, as sip.HeaderParams.Add would: the first
+// such parameter is overwritten in place, a missing received is appended.
+func appendVia(b []byte, v *sip.ViaHeader, first bool, src netip.AddrPort) []byte {
+	b = append(b, "Via: "...)
+	b = append(b, v.ProtocolName...)
+	b = append(b, '/')
+	b = append(b, v.ProtocolVersion...)
+	b = append(b, '/')
+	b = append(b, v.Transport...)
+	b = append(b, ' ')
+	b = appendHost(b, v.Host)
+	if v.Port > 0 {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(v.Port), 10)
+	}
+	if !first {
+		for _, kv := range v.Params {
+			b = appendParam(append(b, ';'), kv.K, kv.V)
+		}
+		return append(b, "\r\n"...)
+	}
+	var ab [64]byte
+	addr := string(src.Addr().AppendTo(ab[:0])) // does not escape: appended below
+	var pb [8]byte
+	port := string(strconv.AppendUint(pb[:0], uint64(src.Port()), 10))
+	received, rport := false, false
+	for _, kv := range v.Params {
+		val := kv.V
+		switch {
+		case kv.K == "received" && !received:
+			val, received = addr, true
+		case kv.K == "rport" && !rport:
+			val, rport = port, true
+		}
+		b = appendParam(append(b, ';'), kv.K, val)
+	}
+	if !received {
+		b = appendParam(append(b, ';'), "received", addr)
+	}
+	return append(b, "\r\n"...)
+}
+
+// appendParam appends key[=value] as sip.HeaderParams writes it: a value
+// with a space or tab is quoted, an empty one is left out.
+func appendParam(b []byte, k, v string) []byte {
+	b = append(b, k...)
+	switch {
+	case strings.ContainsAny(v, " \t"):
+		b = append(b, `="`...)
+		b = append(b, v...)
+		b = append(b, '"')
+	case v != "":
+		b = append(b, '=')
+		b = append(b, v...)
+	}
+	return b
+}
+
+// appendHost appends a host as sipgo writes it in a URI or Via: an IPv6
+// address in brackets. sipgo's test looks at hosts of at most 46 bytes
+// only; that is kept so the bytes stay the same.
+func appendHost(b []byte, host string) []byte {
+	if len(host) <= 46 && strings.IndexByte(host, ':') >= 0 {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+			b = append(b, '[')
+			b = append(b, host...)
+			return append(b, ']')
+		}
+	}
+	return append(b, host...)
 }
 
 // toTag returns the tag of our side of the dialog: the phone's own To-tag if
