@@ -1,16 +1,19 @@
 package pnp
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/emiago/sipgo/sip"
@@ -300,22 +303,45 @@ func toTag(to *sip.ToHeader, callID string, key []byte) string {
 	if t, ok := to.Params.Get("tag"); ok && t != "" {
 		return t
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(callID))
-	return hex.EncodeToString(m.Sum(nil)[:8])
+	m, _ := tagMACs.Get().(*tagMAC)
+	if m == nil || !bytes.Equal(m.key, key) {
+		m = &tagMAC{key: bytes.Clone(key), h: hmac.New(sha256.New, key)}
+	}
+	m.h.Reset()
+	m.in = append(m.in[:0], callID...)
+	m.h.Write(m.in)
+	sum := m.h.Sum(m.sum[:0])
+	var tag [16]byte
+	hex.Encode(tag[:], sum[:8])
+	tagMACs.Put(m)
+	return string(tag[:])
 }
 
+// tagMAC is a keyed HMAC kept between answers: making one costs more than
+// the rest of the To-tag.
+type tagMAC struct {
+	key []byte
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
+}
+
+var tagMACs sync.Pool
+
+// toWithoutTag is the To value without its tag parameters: our URI in
+// the dialog.
 func toWithoutTag(to *sip.ToHeader) string {
-	c := cloneTo(to)
-	if c.Params != nil {
-		c.Params.Remove("tag")
+	if !to.Params.Has("tag") {
+		return to.Value()
+	}
+	c := *to
+	c.Params = make(sip.HeaderParams, 0, len(to.Params))
+	for _, kv := range to.Params {
+		if kv.K != "tag" {
+			c.Params = append(c.Params, kv)
+		}
 	}
 	return c.Value()
-}
-
-func cloneTo(to *sip.ToHeader) *sip.ToHeader {
-	f := to.AsFrom() // deep copy of address and params
-	return &sip.ToHeader{DisplayName: f.DisplayName, Address: f.Address, Params: f.Params}
 }
 
 // eventHeader returns the Event header value; sipgo does not map the
@@ -327,12 +353,35 @@ func eventHeader(req *sip.Request) string {
 	return headerValue(req, "o")
 }
 
+// headerValue returns the first header called name (ASCII case
+// insensitive), trimmed. sipgo's GetHeader lower-cases every header's name
+// it passes, which allocates for names it does not know.
 func headerValue(req *sip.Request, name string) string {
-	h := req.GetHeader(name)
-	if h == nil {
-		return ""
+	for _, h := range req.Headers() {
+		if asciiEqualFold(h.Name(), name) {
+			return strings.TrimSpace(h.Value())
+		}
 	}
-	return strings.TrimSpace(h.Value())
+	return ""
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // parseEvent splits an Event value into its package and parameters. Values
@@ -389,6 +438,9 @@ func splitUnquoted(s string, sep byte) []string {
 // clean drops control characters and caps s at n bytes (on a rune
 // boundary): header text from the network ends up in records and pages.
 func clean(s string, n int) string {
+	if len(s) <= n && printableASCII(s) {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
@@ -400,6 +452,15 @@ func clean(s string, n int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 var errNoMAC = errors.New("no MAC in request")

@@ -200,3 +200,8 @@ func FuzzReplyBytes(f *testing.F) {
 		}
 	})
 }
+
+func cloneTo(to *sip.ToHeader) *sip.ToHeader {
+	f := to.AsFrom() // deep copy of address and params
+	return &sip.ToHeader{DisplayName: f.DisplayName, Address: f.Address, Params: f.Params}
+}
