@@ -197,7 +197,17 @@ func appendResponse(b []byte, req *sip.Request, status string, pkt Packet, local
 	w.b = append(w.b, "\r\n"...)
 	if pkt.Local.IsValid() {
 		w.b = append(w.b, "Contact: <sip:"...)
-		w.b = appendHost(w.b, pkt.Local.String())
+		// sipgo brackets what net.ParseIP reads as IPv6: not a
+		// v4-mapped address, nor one with a zone.
+		l := pkt.Local
+		v6 := l.Is6() && !l.Is4In6() && l.Zone() == ""
+		if v6 {
+			w.b = append(w.b, '[')
+		}
+		w.b = l.AppendTo(w.b)
+		if v6 {
+			w.b = append(w.b, ']')
+		}
 		if pkt.LocalPort > 0 {
 			w.b = append(w.b, ':')
 			w.b = strconv.AppendInt(w.b, int64(pkt.LocalPort), 10)
@@ -392,12 +402,11 @@ func asciiEqualFold(a, b string) bool {
 // are quoted (reference/go-stack.md §1.6).
 func parseEvent(v string) (pkg string, params map[string]string) {
 	params = map[string]string{}
-	parts := splitUnquoted(v, ';')
-	if len(parts) == 0 {
-		return "", params
-	}
-	pkg = strings.TrimSpace(parts[0])
-	for _, p := range parts[1:] {
+	first, rest, more := cutUnquoted(v, ';')
+	pkg = strings.TrimSpace(first)
+	for more {
+		var p string
+		p, rest, more = cutUnquoted(rest, ';')
 		k, val, _ := strings.Cut(p, "=")
 		k = strings.ToLower(strings.TrimSpace(k))
 		val = strings.TrimSpace(val)
@@ -417,10 +426,11 @@ func parseEvent(v string) (pkg string, params map[string]string) {
 	return pkg, params
 }
 
-// splitUnquoted splits s on sep outside double quotes.
-func splitUnquoted(s string, sep byte) []string {
-	var out []string
-	inQuote, start := false, 0
+// cutUnquoted slices s around the first sep outside double quotes (a
+// backslash inside quotes escapes the next byte); found is false when
+// there is none.
+func cutUnquoted(s string, sep byte) (before, after string, found bool) {
+	inQuote := false
 	for i := 0; i < len(s); i++ {
 		switch {
 		case s[i] == '\\' && inQuote:
@@ -428,11 +438,10 @@ func splitUnquoted(s string, sep byte) []string {
 		case s[i] == '"':
 			inQuote = !inQuote
 		case s[i] == sep && !inQuote:
-			out = append(out, s[start:i])
-			start = i + 1
+			return s[:i], s[i+1:], true
 		}
 	}
-	return append(out, s[start:])
+	return s, "", false
 }
 
 // clean drops control characters and caps s at n bytes (on a rune
@@ -471,7 +480,8 @@ var errNoMAC = errors.New("no MAC in request")
 // case. A user part that starts with MAC but has no valid MAC is an error
 // (bad MAC); none at all is errNoMAC.
 func extractMAC(req *sip.Request) (appliance.MAC, error) {
-	users := []string{userPart(req.Recipient)}
+	var ub [3]string
+	users := append(ub[:0], userPart(req.Recipient))
 	if to := req.To(); to != nil {
 		users = append(users, userPart(to.Address))
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,6 +140,7 @@ func replyPackets() []Packet {
 		{Source: netip.MustParseAddrPort("[2001:db8::77]:5080"), Local: netip.MustParseAddr("2001:db8::1"), LocalPort: 5060},
 		{Source: netip.MustParseAddrPort("[fe80::1%eth0]:5060"), Local: netip.MustParseAddr("fe80::2%eth0")},
 		{Source: netip.MustParseAddrPort("10.0.0.2:1")},
+		{Source: netip.MustParseAddrPort("[::ffff:10.0.0.2]:5060"), Local: netip.MustParseAddr("::ffff:10.0.0.1"), LocalPort: 5060},
 	}
 }
 
@@ -204,4 +206,42 @@ func FuzzReplyBytes(f *testing.F) {
 func cloneTo(to *sip.ToHeader) *sip.ToHeader {
 	f := to.AsFrom() // deep copy of address and params
 	return &sip.ToHeader{DisplayName: f.DisplayName, Address: f.Address, Params: f.Params}
+}
+
+// splitUnquoted is how parseEvent split the Event value before it cut
+// it in place: the reference for FuzzCutUnquoted.
+func splitUnquoted(s string, sep byte) []string {
+	var out []string
+	inQuote, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && inQuote:
+			i++
+		case s[i] == '"':
+			inQuote = !inQuote
+		case s[i] == sep && !inQuote:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// FuzzCutUnquoted: cutting repeatedly gives the parts splitting gave.
+func FuzzCutUnquoted(f *testing.F) {
+	f.Add(`ua-profile;profile-type="device";vendor="a\";b";model=x;`)
+	f.Add(`"\`)
+	f.Fuzz(func(t *testing.T, s string) {
+		want := splitUnquoted(s, ';')
+		var got []string
+		p, rest, more := cutUnquoted(s, ';')
+		got = append(got, p)
+		for more {
+			p, rest, more = cutUnquoted(rest, ';')
+			got = append(got, p)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
+		}
+	})
 }
