@@ -1,15 +1,19 @@
 package pnp
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/emiago/sipgo/sip"
@@ -56,6 +60,13 @@ type Packet struct {
 // tagKey keys the HMAC that derives our To-tag from the Call-ID, so the
 // answer to a retransmission is identical and needs no stored state.
 func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply []byte, dest netip.AddrPort, d *Discovery, reason string) {
+	return appendAnswer(make([]byte, 0, 512), req, pkt, tagKey, server)
+}
+
+// appendAnswer is Answer with the reply appended to buf, so a caller can
+// reuse one buffer for many replies; reply aliases buf's array when it
+// had the room.
+func appendAnswer(buf []byte, req *sip.Request, pkt Packet, tagKey []byte, server string) (reply []byte, dest netip.AddrPort, d *Discovery, reason string) {
 	if req.Method != sip.SUBSCRIBE {
 		// RFC 3261 would answer 405; a PnP responder answers nothing to
 		// scanners (no fingerprint, no reflection).
@@ -71,10 +82,8 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 	ev := eventHeader(req)
 	pkg, params := parseEvent(ev)
 	if !strings.EqualFold(pkg, EventPackage) {
-		res := baseResponse(req, 489, "Bad Event", pkt, localTag, server)
-		res.AppendHeader(sip.NewHeader("Allow-Events", EventPackage))
-		res.SetBody(nil)
-		return []byte(res.String()), dest, nil, ""
+		reply = appendResponse(buf, req, "489 Bad Event", pkt, localTag, server, "Allow-Events: "+EventPackage)
+		return reply, dest, nil, ""
 	}
 
 	mac, err := extractMAC(req)
@@ -88,9 +97,7 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 		return nil, dest, nil, DropBadMAC
 	}
 
-	res := baseResponse(req, 200, "OK", pkt, localTag, server)
-	res.AppendHeader(sip.NewHeader("Expires", "0")) // one-shot: RFC 6665 §4.2.1.1
-	res.SetBody(nil)
+	reply = appendResponse(buf, req, "200 OK", pkt, localTag, server, "Expires: 0") // one-shot: RFC 6665 §4.2.1.1
 
 	d = &Discovery{
 		MAC:       mac,
@@ -124,7 +131,7 @@ func Answer(req *sip.Request, pkt Packet, tagKey []byte, server string) (reply [
 		LocalAddr:    pkt.Local,
 		Interface:    pkt.Interface,
 	}
-	return []byte(res.String()), dest, d, ""
+	return reply, dest, d, ""
 }
 
 // NotifyTarget picks where the NOTIFY goes: the phone's Contact when it
@@ -153,44 +160,150 @@ func responseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(src.Addr(), uint16(port))
 }
 
-func baseResponse(req *sip.Request, code int, reason string, pkt Packet, localTag, server string) *sip.Response {
-	res := sip.NewResponse(code, reason)
-	for i, h := range req.GetHeaders("Via") {
-		v, ok := h.(*sip.ViaHeader)
-		if !ok {
-			continue
+// appendResponse appends to b the response RFC 3261 §8.2.6 asks for,
+// with status ("200 OK"): every Via in order, the first with received (and
+// rport filled in when the client asked for it, RFC 3581), From, To with
+// localTag added when the request's To has no tag, Call-ID and CSeq; then
+// the box's Contact, Server, the extra header line (without CRLF) and an
+// empty body. The bytes are those sipgo's response builder writes for the
+// same message (the answer tests compare the two), built without its
+// intermediate header objects.
+func appendResponse(b []byte, req *sip.Request, status string, pkt Packet, localTag, server, extra string) []byte {
+	b = append(b, "SIP/2.0 "...)
+	b = append(b, status...)
+	b = append(b, "\r\n"...)
+	first := true
+	for _, h := range req.Headers() {
+		if v, ok := h.(*sip.ViaHeader); ok {
+			b = appendVia(b, v, first, pkt.Source)
+			first = false
 		}
-		v = v.Clone()
-		if i == 0 {
-			if v.Params == nil {
-				v.Params = sip.NewParams()
-			}
-			src := pkt.Source
-			v.Params.Add("received", src.Addr().String())
-			if v.Params.Has("rport") {
-				v.Params.Add("rport", strconv.Itoa(int(src.Port())))
-			}
-		}
-		res.AppendHeader(v)
 	}
-	res.AppendHeader(req.From())
-	to := cloneTo(req.To())
-	if _, ok := to.Params.Get("tag"); !ok {
-		if to.Params == nil {
-			to.Params = sip.NewParams()
-		}
-		to.Params.Add("tag", localTag)
+	w := headerWriter{b: b}
+	req.From().StringWrite(&w)
+	w.b = append(w.b, "\r\n"...)
+	to := req.To()
+	to.StringWrite(&w)
+	if !to.Params.Has("tag") {
+		w.b = appendParam(append(w.b, ';'), "tag", localTag)
 	}
-	res.AppendHeader(to)
-	res.AppendHeader(req.CallID())
-	res.AppendHeader(req.CSeq())
+	w.b = append(w.b, "\r\nCall-ID: "...)
+	w.b = append(w.b, string(*req.CallID())...)
+	cseq := req.CSeq()
+	w.b = append(w.b, "\r\nCSeq: "...)
+	w.b = strconv.AppendInt(w.b, int64(int(cseq.SeqNo)), 10)
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, cseq.MethodName...)
+	w.b = append(w.b, "\r\n"...)
 	if pkt.Local.IsValid() {
-		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: pkt.Local.String(), Port: pkt.LocalPort}})
+		w.b = append(w.b, "Contact: <sip:"...)
+		// sipgo brackets what net.ParseIP reads as IPv6: not a
+		// v4-mapped address, nor one with a zone.
+		l := pkt.Local
+		v6 := l.Is6() && !l.Is4In6() && l.Zone() == ""
+		if v6 {
+			w.b = append(w.b, '[')
+		}
+		w.b = l.AppendTo(w.b)
+		if v6 {
+			w.b = append(w.b, ']')
+		}
+		if pkt.LocalPort > 0 {
+			w.b = append(w.b, ':')
+			w.b = strconv.AppendInt(w.b, int64(pkt.LocalPort), 10)
+		}
+		w.b = append(w.b, ">\r\n"...)
 	}
 	if server != "" {
-		res.AppendHeader(sip.NewHeader("Server", server))
+		w.b = append(w.b, "Server: "...)
+		w.b = append(w.b, server...)
+		w.b = append(w.b, "\r\n"...)
 	}
-	return res
+	w.b = append(w.b, extra...)
+	w.b = append(w.b, "\r\nContent-Length: 0\r\n\r\n"...)
+	return w.b
+}
+
+// headerWriter lets sipgo's header writers append to a byte slice.
+type headerWriter struct{ b []byte }
+
+func (w *headerWriter) WriteString(s string) (int, error) {
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+// appendVia appends one Via line as sipgo writes it; on the first Via
+// (ours to answer) received is set to the source address and a present
+// rport to the source port, as sip.HeaderParams.Add would: the first
+// such parameter is overwritten in place, a missing received is appended.
+func appendVia(b []byte, v *sip.ViaHeader, first bool, src netip.AddrPort) []byte {
+	b = append(b, "Via: "...)
+	b = append(b, v.ProtocolName...)
+	b = append(b, '/')
+	b = append(b, v.ProtocolVersion...)
+	b = append(b, '/')
+	b = append(b, v.Transport...)
+	b = append(b, ' ')
+	b = appendHost(b, v.Host)
+	if v.Port > 0 {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(v.Port), 10)
+	}
+	if !first {
+		for _, kv := range v.Params {
+			b = appendParam(append(b, ';'), kv.K, kv.V)
+		}
+		return append(b, "\r\n"...)
+	}
+	var ab [64]byte
+	addr := string(src.Addr().AppendTo(ab[:0])) // does not escape: appended below
+	var pb [8]byte
+	port := string(strconv.AppendUint(pb[:0], uint64(src.Port()), 10))
+	received, rport := false, false
+	for _, kv := range v.Params {
+		val := kv.V
+		switch {
+		case kv.K == "received" && !received:
+			val, received = addr, true
+		case kv.K == "rport" && !rport:
+			val, rport = port, true
+		}
+		b = appendParam(append(b, ';'), kv.K, val)
+	}
+	if !received {
+		b = appendParam(append(b, ';'), "received", addr)
+	}
+	return append(b, "\r\n"...)
+}
+
+// appendParam appends key[=value] as sip.HeaderParams writes it: a value
+// with a space or tab is quoted, an empty one is left out.
+func appendParam(b []byte, k, v string) []byte {
+	b = append(b, k...)
+	switch {
+	case strings.ContainsAny(v, " \t"):
+		b = append(b, `="`...)
+		b = append(b, v...)
+		b = append(b, '"')
+	case v != "":
+		b = append(b, '=')
+		b = append(b, v...)
+	}
+	return b
+}
+
+// appendHost appends a host as sipgo writes it in a URI or Via: an IPv6
+// address in brackets. sipgo's test looks at hosts of at most 46 bytes
+// only; that is kept so the bytes stay the same.
+func appendHost(b []byte, host string) []byte {
+	if len(host) <= 46 && strings.IndexByte(host, ':') >= 0 {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+			b = append(b, '[')
+			b = append(b, host...)
+			return append(b, ']')
+		}
+	}
+	return append(b, host...)
 }
 
 // toTag returns the tag of our side of the dialog: the phone's own To-tag if
@@ -200,22 +313,45 @@ func toTag(to *sip.ToHeader, callID string, key []byte) string {
 	if t, ok := to.Params.Get("tag"); ok && t != "" {
 		return t
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(callID))
-	return hex.EncodeToString(m.Sum(nil)[:8])
+	m, _ := tagMACs.Get().(*tagMAC)
+	if m == nil || !bytes.Equal(m.key, key) {
+		m = &tagMAC{key: bytes.Clone(key), h: hmac.New(sha256.New, key)}
+	}
+	m.h.Reset()
+	m.in = append(m.in[:0], callID...)
+	m.h.Write(m.in)
+	sum := m.h.Sum(m.sum[:0])
+	var tag [16]byte
+	hex.Encode(tag[:], sum[:8])
+	tagMACs.Put(m)
+	return string(tag[:])
 }
 
+// tagMAC is a keyed HMAC kept between answers: making one costs more than
+// the rest of the To-tag.
+type tagMAC struct {
+	key []byte
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
+}
+
+var tagMACs sync.Pool
+
+// toWithoutTag is the To value without its tag parameters: our URI in
+// the dialog.
 func toWithoutTag(to *sip.ToHeader) string {
-	c := cloneTo(to)
-	if c.Params != nil {
-		c.Params.Remove("tag")
+	if !to.Params.Has("tag") {
+		return to.Value()
+	}
+	c := *to
+	c.Params = make(sip.HeaderParams, 0, len(to.Params))
+	for _, kv := range to.Params {
+		if kv.K != "tag" {
+			c.Params = append(c.Params, kv)
+		}
 	}
 	return c.Value()
-}
-
-func cloneTo(to *sip.ToHeader) *sip.ToHeader {
-	f := to.AsFrom() // deep copy of address and params
-	return &sip.ToHeader{DisplayName: f.DisplayName, Address: f.Address, Params: f.Params}
 }
 
 // eventHeader returns the Event header value; sipgo does not map the
@@ -227,12 +363,35 @@ func eventHeader(req *sip.Request) string {
 	return headerValue(req, "o")
 }
 
+// headerValue returns the first header called name (ASCII case
+// insensitive), trimmed. sipgo's GetHeader lower-cases every header's name
+// it passes, which allocates for names it does not know.
 func headerValue(req *sip.Request, name string) string {
-	h := req.GetHeader(name)
-	if h == nil {
-		return ""
+	for _, h := range req.Headers() {
+		if asciiEqualFold(h.Name(), name) {
+			return strings.TrimSpace(h.Value())
+		}
 	}
-	return strings.TrimSpace(h.Value())
+	return ""
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // parseEvent splits an Event value into its package and parameters. Values
@@ -243,12 +402,11 @@ func headerValue(req *sip.Request, name string) string {
 // are quoted (reference/go-stack.md §1.6).
 func parseEvent(v string) (pkg string, params map[string]string) {
 	params = map[string]string{}
-	parts := splitUnquoted(v, ';')
-	if len(parts) == 0 {
-		return "", params
-	}
-	pkg = strings.TrimSpace(parts[0])
-	for _, p := range parts[1:] {
+	first, rest, more := cutUnquoted(v, ';')
+	pkg = strings.TrimSpace(first)
+	for more {
+		var p string
+		p, rest, more = cutUnquoted(rest, ';')
 		k, val, _ := strings.Cut(p, "=")
 		k = strings.ToLower(strings.TrimSpace(k))
 		val = strings.TrimSpace(val)
@@ -268,10 +426,11 @@ func parseEvent(v string) (pkg string, params map[string]string) {
 	return pkg, params
 }
 
-// splitUnquoted splits s on sep outside double quotes.
-func splitUnquoted(s string, sep byte) []string {
-	var out []string
-	inQuote, start := false, 0
+// cutUnquoted slices s around the first sep outside double quotes (a
+// backslash inside quotes escapes the next byte); found is false when
+// there is none.
+func cutUnquoted(s string, sep byte) (before, after string, found bool) {
+	inQuote := false
 	for i := 0; i < len(s); i++ {
 		switch {
 		case s[i] == '\\' && inQuote:
@@ -279,16 +438,18 @@ func splitUnquoted(s string, sep byte) []string {
 		case s[i] == '"':
 			inQuote = !inQuote
 		case s[i] == sep && !inQuote:
-			out = append(out, s[start:i])
-			start = i + 1
+			return s[:i], s[i+1:], true
 		}
 	}
-	return append(out, s[start:])
+	return s, "", false
 }
 
 // clean drops control characters and caps s at n bytes (on a rune
 // boundary): header text from the network ends up in records and pages.
 func clean(s string, n int) string {
+	if len(s) <= n && printableASCII(s) {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
@@ -302,6 +463,15 @@ func clean(s string, n int) string {
 	return b.String()
 }
 
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 var errNoMAC = errors.New("no MAC in request")
 
 // extractMAC finds the phone's MAC in the user part of the Request-URI,
@@ -310,7 +480,8 @@ var errNoMAC = errors.New("no MAC in request")
 // case. A user part that starts with MAC but has no valid MAC is an error
 // (bad MAC); none at all is errNoMAC.
 func extractMAC(req *sip.Request) (appliance.MAC, error) {
-	users := []string{userPart(req.Recipient)}
+	var ub [3]string
+	users := append(ub[:0], userPart(req.Recipient))
 	if to := req.To(); to != nil {
 		users = append(users, userPart(to.Address))
 	}

@@ -376,7 +376,14 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		Interface: ifc.Name,
 	}
 	s.stats.subscribes.Add(1)
-	reply, dest, d, reason := Answer(req, pkt, s.tagKey, s.cfg.Name)
+	buf := replyBufs.Get().(*[]byte)
+	reply, dest, d, reason := appendAnswer((*buf)[:0], req, pkt, s.tagKey, s.cfg.Name)
+	defer func() {
+		if cap(reply) > cap(*buf) {
+			*buf = reply[:0]
+		}
+		replyBufs.Put(buf)
+	}()
 	if reason != "" {
 		s.drop(reason, src, now)
 		return
@@ -406,6 +413,10 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		s.drop(DropQueueFull, src, now)
 	}
 }
+
+// replyBufs holds the buffers the readers build replies in: a reply is
+// sent before handle returns, so its buffer is free again then.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (s *Server) send(reply []byte, dest netip.AddrPort) {
 	if _, err := s.uc.WriteToUDPAddrPort(reply, dest); err != nil {
