@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -64,7 +65,10 @@ func (c *Coordinator) Download(r DownloadRequest) (File, error) {
 	a, assigned := c.assignments[m]
 	why := ""
 	switch {
-	case !ok || p == nil:
+	// The map finds the phone by a keyed hash of the token (its timing says
+	// nothing about how much of a guess was right); the comparison that
+	// decides is constant-time all the same (crypto/subtle).
+	case !ok || p == nil || subtle.ConstantTimeCompare([]byte(p.Token), []byte(r.Token)) != 1:
 		why = "unknown token"
 	case c.userAgentMismatchLocked(m, r): // identity.go
 		why = "User-Agent names another phone"
