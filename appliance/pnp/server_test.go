@@ -401,3 +401,20 @@ func TestServerReportsForeignOnGroup(t *testing.T) {
 		t.Errorf("answered: %q", r)
 	}
 }
+
+// TestForeignNoticeOncePerMinute: a source is reported again once the
+// period has passed, and each source on its own.
+func TestForeignNoticeOncePerMinute(t *testing.T) {
+	f := foreignNotice{period: time.Minute}
+	a, b := netip.MustParseAddr("198.18.0.66"), netip.MustParseAddr("198.18.0.67")
+	t0 := time.Now()
+	for _, c := range []struct {
+		src  netip.Addr
+		at   time.Duration
+		want bool
+	}{{a, 0, true}, {a, 59 * time.Second, false}, {b, 59 * time.Second, true}, {a, 61 * time.Second, true}, {a, 62 * time.Second, false}} {
+		if got := f.due(c.src, t0.Add(c.at)); got != c.want {
+			t.Errorf("%s at %v: due %v, want %v", c.src, c.at, got, c.want)
+		}
+	}
+}
