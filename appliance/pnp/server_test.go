@@ -418,3 +418,25 @@ func TestForeignNoticeOncePerMinute(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkHandleForeign is the cost of a datagram another host sent to
+// the group (a response), with the per-source limit off: a flood of
+// them must stay as cheap as any other drop.
+func BenchmarkHandleForeign(b *testing.B) {
+	calls := 0
+	srv, err := Listen(Config{PerSourceRate: Unlimited, OnForeign: func(netip.AddrPort, string) { calls++ }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	srv.ifaces.Store(&[]Interface{{Name: "lo", Index: 1, Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}})
+	src := netip.MustParseAddrPort("127.0.0.2:5060")
+	data := []byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.9:5060;branch=z9hG4bKx\r\nCSeq: 1 SUBSCRIBE\r\nContent-Length: 0\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		srv.handle(data, src, 1, Group, false)
+	}
+	if calls < 1 || calls > 1+b.N/1000 {
+		b.Fatalf("OnForeign called %d times for %d datagrams from one source", calls, b.N)
+	}
+}
