@@ -71,6 +71,13 @@ type Config struct {
 	// Readers is how many goroutines read and handle datagrams; zero
 	// means one per CPU, at most 4.
 	Readers int
+	// OnForeign, if set, is told that src (not one of the box's
+	// addresses) sent what ("response" or "NOTIFY") to Group: another SIP
+	// or Plug-and-Play responder on the LAN. Each such datagram counts a
+	// DropForeign drop; OnForeign is called at most once per source
+	// address a minute, from a reader goroutine, so it must not block
+	// long. Server.SetOnForeign sets it after Listen.
+	OnForeign func(src netip.AddrPort, what string)
 }
 
 // Server answers PnP SUBSCRIBEs and sends NOTIFYs over one UDP socket bound
@@ -94,6 +101,7 @@ type Server struct {
 	replies *bucket
 	recent  *recentTxns
 	drops   *dropLog
+	foreign foreignNotice
 
 	pendMu  sync.Mutex
 	pending map[string]chan *sip.Response // NOTIFY branch → responses
@@ -152,6 +160,7 @@ func Listen(cfg Config) (*Server, error) {
 		replies: newBucket(cfg.ReplyRate, cfg.ReplyRate),
 		recent:  newRecentTxns(4096, 64*cfg.T1),
 		drops:   newDropLog(cfg.Log, time.Minute),
+		foreign: foreignNotice{period: time.Minute},
 		pending: map[string]chan *sip.Response{},
 	}
 	if cfg.PerSourceRate > 0 {
@@ -349,6 +358,19 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		s.drop(DropRateLimited, src, now)
 		return
 	}
+	if dst == Group && (isResponse || hasPrefix(data, "NOTIFY ")) && !own(ifs, src.Addr()) {
+		// Nothing the box talks to sends these to the group: the box's
+		// phones answer its NOTIFYs unicast.
+		s.stats.drop(DropForeign)
+		if s.cfg.OnForeign != nil && s.foreign.due(src.Addr(), now) {
+			what := "NOTIFY"
+			if isResponse {
+				what = "response"
+			}
+			s.cfg.OnForeign(src, what)
+		}
+		return
+	}
 	if !isResponse && !isSubscribe {
 		s.drop(DropNotSub, src, now)
 		return
@@ -413,6 +435,22 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		s.drop(DropQueueFull, src, now)
 	}
 }
+
+// own reports whether a is one of the box's addresses on ifs.
+func own(ifs []Interface, a netip.Addr) bool {
+	for i := range ifs {
+		for _, p := range ifs[i].Prefixes {
+			if p.Addr() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SetOnForeign sets Config.OnForeign (its consumer is usually made after
+// Listen). Call it before Serve.
+func (s *Server) SetOnForeign(f func(src netip.AddrPort, what string)) { s.cfg.OnForeign = f }
 
 // replyBufs holds the buffers the readers build replies in: a reply is
 // sent before handle returns, so its buffer is free again then.

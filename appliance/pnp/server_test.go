@@ -360,3 +360,83 @@ func TestServerSourceLimitOff(t *testing.T) {
 		t.Errorf("%d of %d transactions from one source answered; drops %v", answers, n, h.srv.Stats().Dropped)
 	}
 }
+
+// TestServerReportsForeignOnGroup: a SIP response or a NOTIFY that another
+// host sent to the group counts foreign_on_group and is reported once per
+// source (a flood is not), never answered; the box's own address on the
+// group and responses sent unicast stay what they were.
+func TestServerReportsForeignOnGroup(t *testing.T) {
+	type report struct {
+		src  netip.AddrPort
+		what string
+	}
+	var reports []report
+	h := newHarness(t, "127.0.0.1/8", Config{OnForeign: func(src netip.AddrPort, what string) {
+		reports = append(reports, report{src, what}) // handle is called synchronously below
+	}})
+	lo := loopback(t)
+	ok200 := []byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKrogue\r\nFrom: <sip:pnp@x>;tag=1\r\nTo: <sip:pnp@x>;tag=2\r\nCall-ID: rogue-1\r\nCSeq: 1 SUBSCRIBE\r\nContent-Length: 0\r\n\r\n")
+	notify := []byte("NOTIFY sip:phone@224.0.1.75 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.3:5060;branch=z9hG4bKrogue2\r\nFrom: <sip:pnp@x>;tag=1\r\nTo: <sip:phone@x>;tag=2\r\nCall-ID: rogue-2\r\nCSeq: 1 NOTIFY\r\nEvent: ua-profile\r\nContent-Length: 0\r\n\r\n")
+	a := netip.MustParseAddrPort("127.0.0.2:5060")
+	b := netip.MustParseAddrPort("127.0.0.3:5060")
+	self := netip.MustParseAddrPort("127.0.0.1:5060")
+	for range 5 {
+		h.srv.handle(ok200, a, lo.Index, Group, false)
+		h.srv.handle(notify, a, lo.Index, Group, false)
+	}
+	h.srv.handle(notify, b, lo.Index, Group, false)
+	h.srv.handle(ok200, self, lo.Index, Group, false)                         // the box's own: not foreign
+	h.srv.handle(ok200, a, lo.Index, netip.MustParseAddr("127.0.0.1"), false) // unicast
+	h.srv.handle(notify, a, lo.Index, netip.MustParseAddr("127.0.0.1"), false)
+
+	want := []report{{a, "response"}, {b, "NOTIFY"}}
+	if fmt.Sprint(reports) != fmt.Sprint(want) {
+		t.Errorf("reported %v, want %v", reports, want)
+	}
+	st := h.srv.Stats()
+	if st.Dropped[DropForeign] != 11 || st.Dropped[DropUnmatched] != 2 || st.Dropped[DropNotSub] != 1 {
+		t.Errorf("drops %v, want %s 11, %s 2, %s 1", st.Dropped, DropForeign, DropUnmatched, DropNotSub)
+	}
+	if r := h.read(t, 200*time.Millisecond); r != nil {
+		t.Errorf("answered: %q", r)
+	}
+}
+
+// TestForeignNoticeOncePerMinute: a source is reported again once the
+// period has passed, and each source on its own.
+func TestForeignNoticeOncePerMinute(t *testing.T) {
+	f := foreignNotice{period: time.Minute}
+	a, b := netip.MustParseAddr("198.18.0.66"), netip.MustParseAddr("198.18.0.67")
+	t0 := time.Now()
+	for _, c := range []struct {
+		src  netip.Addr
+		at   time.Duration
+		want bool
+	}{{a, 0, true}, {a, 59 * time.Second, false}, {b, 59 * time.Second, true}, {a, 61 * time.Second, true}, {a, 62 * time.Second, false}} {
+		if got := f.due(c.src, t0.Add(c.at)); got != c.want {
+			t.Errorf("%s at %v: due %v, want %v", c.src, c.at, got, c.want)
+		}
+	}
+}
+
+// BenchmarkHandleForeign is the cost of a datagram another host sent to
+// the group (a response), with the per-source limit off: a flood of
+// them must stay as cheap as any other drop.
+func BenchmarkHandleForeign(b *testing.B) {
+	calls := 0
+	srv, err := Listen(Config{PerSourceRate: Unlimited, OnForeign: func(netip.AddrPort, string) { calls++ }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	srv.ifaces.Store(&[]Interface{{Name: "lo", Index: 1, Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}})
+	src := netip.MustParseAddrPort("127.0.0.2:5060")
+	data := []byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.9:5060;branch=z9hG4bKx\r\nCSeq: 1 SUBSCRIBE\r\nContent-Length: 0\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		srv.handle(data, src, 1, Group, false)
+	}
+	if calls < 1 || calls > 1+b.N/1000 {
+		b.Fatalf("OnForeign called %d times for %d datagrams from one source", calls, b.N)
+	}
+}

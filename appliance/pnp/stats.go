@@ -22,10 +22,16 @@ type Stats struct {
 	Dropped         map[string]uint64 `json:"dropped"`
 }
 
+// DropForeign counts SIP responses and NOTIFYs another host sent to the
+// multicast group (Group): nothing the box talks to does that, so it is
+// another SIP or Plug-and-Play responder on the LAN. Shown in /api/status
+// with the other drop reasons.
+const DropForeign = "foreign_on_group"
+
 // dropReasons are the reasons counted without a lock: a flood is counted
 // at the cost of an atomic add per datagram.
 var dropReasons = [...]string{DropOversize, DropUnparsable, DropNotSub, DropNoMAC, DropBadMAC, DropRateLimited,
-	DropOffSubnet, DropUnknownIf, DropQueueFull, DropUnmatched, DropReplyBudget}
+	DropOffSubnet, DropUnknownIf, DropQueueFull, DropUnmatched, DropReplyBudget, DropForeign}
 
 type stats struct {
 	received, subscribes, answered, retransmissions, badEvent atomic.Uint64
@@ -119,4 +125,28 @@ func (d *dropLog) note(reason string, src netip.AddrPort, now time.Time) {
 		w.logged = true
 		d.log.Info("dropping SIP datagram (further drops for this reason are summarised once a minute)", "reason", reason, "src", src.String())
 	}
+}
+
+// foreignNotice limits Config.OnForeign to one call per source address
+// per period: a flood of foreign datagrams costs a map lookup each, no
+// allocation and no log line.
+type foreignNotice struct {
+	period time.Duration
+	mu     sync.Mutex
+	last   map[netip.Addr]time.Time
+}
+
+// due reports whether src's address has not been reported within the
+// period, and notes now as its last report if so.
+func (f *foreignNotice) due(src netip.Addr, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t, ok := f.last[src]; ok && now.Sub(t) < f.period {
+		return false
+	}
+	if f.last == nil || len(f.last) >= 1024 { // bounded: spoofed sources
+		f.last = map[netip.Addr]time.Time{}
+	}
+	f.last[src] = now
+	return true
 }

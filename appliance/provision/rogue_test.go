@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -78,5 +80,50 @@ func TestRogueWatch(t *testing.T) {
 	f.c.discover(disc(b, "198.18.0.101", "b-5"))
 	if k := kinds(); len(k) != 2 {
 		t.Fatalf("a fourth boot raised another alert: %v", k)
+	}
+}
+
+// TestForeignResponderAlert: another host's SIP on the group raises one
+// alert and event per source an hour, and at most foreignPerHour in all
+// however many sources a spoofer uses.
+func TestForeignResponderAlert(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	f := newFixture(t, func(c *Config) { c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now } })
+	count := func() (alerts, events int) {
+		for _, a := range f.c.Alerts() {
+			if a.Kind == AlertForeignResponder {
+				alerts++
+			}
+		}
+		return alerts, len(f.events(t, appliance.EventAlert))
+	}
+	rogue := netip.MustParseAddrPort("198.18.0.66:5060")
+	for range 50 {
+		f.c.ForeignResponder(rogue, "response")
+	}
+	if a, e := count(); a != 1 || e != 1 {
+		t.Fatalf("50 reports from one host: %d alerts, %d events, want 1 each", a, e)
+	}
+	if ev := f.events(t, appliance.EventAlert); !strings.Contains(ev[0], "198.18.0.66:5060") || !strings.Contains(ev[0], "multicast group") {
+		t.Errorf("event %q", ev[0])
+	}
+	advance(59 * time.Minute)
+	f.c.ForeignResponder(rogue, "NOTIFY")
+	if a, _ := count(); a != 1 {
+		t.Fatalf("again within the hour: %d alerts", a)
+	}
+	advance(2 * time.Minute)
+	f.c.ForeignResponder(rogue, "NOTIFY")
+	if a, e := count(); a != 2 || e != 2 {
+		t.Fatalf("after the hour: %d alerts, %d events, want 2", a, e)
+	}
+	// A spoofer with many addresses: capped at foreignPerHour an hour.
+	for i := range 100 {
+		f.c.ForeignResponder(netip.MustParseAddrPort(fmt.Sprintf("198.18.1.%d:5060", i+1)), "NOTIFY")
+	}
+	if a, e := count(); a != 1+foreignPerHour || e != a {
+		t.Fatalf("100 sources: %d alerts, %d events, want %d", a, e, 1+foreignPerHour)
 	}
 }

@@ -129,6 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 	if err != nil {
 		return err
 	}
+	sipSrv.SetOnForeign(coord.ForeignResponder)
 	if o.adminPassword != "" {
 		if err := coord.SetAdminPassword(o.adminPassword); err != nil {
 			return fmt.Errorf("-admin-password: %w", err)
