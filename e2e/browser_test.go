@@ -12,11 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pnpbox/pnpbox/internal/testlog"
 
 	"github.com/chromedp/chromedp"
 )
@@ -341,14 +341,14 @@ type loopbackBox struct {
 	cmd     *exec.Cmd
 	base    string
 	sipPort string
-	log     *lockedBuffer
+	log     *testlog.Buffer
 }
 
 var readyRE = regexp.MustCompile(`msg=ready .*http=(\S+) sip_port=(\d+)`)
 
 func startLoopbackBox(t *testing.T) *loopbackBox {
 	t.Helper()
-	b := &loopbackBox{log: &lockedBuffer{}}
+	b := &loopbackBox{log: &testlog.Buffer{}}
 	b.cmd = exec.Command(bins.pnpd, "-iface", "lo", "-board", "sim", "-data", t.TempDir(),
 		"-http", "127.0.0.1:0", "-sip-port", "0")
 	pr, pw := io.Pipe()
@@ -395,7 +395,7 @@ func startLoopbackBox(t *testing.T) *loopbackBox {
 // simRun is phonesim running.
 type simRun struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testlog.Buffer
 	done chan error
 }
 
@@ -403,7 +403,7 @@ type simRun struct {
 // SUBSCRIBEs to the box's unicast address.
 func (b *loopbackBox) startPhones(t *testing.T, n int, firstMAC string) *simRun {
 	t.Helper()
-	s := &simRun{out: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &simRun{out: &testlog.Buffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(bins.phonesim, "-n", fmt.Sprint(n), "-first-ip", "127.0.0.2", "-port", "0",
 		"-target", "127.0.0.1:"+b.sipPort, "-first-mac", firstMAC, "-models", "GXP2160,GXP2130",
 		"-reboot", "2s", "-timeout", "5m")
@@ -433,21 +433,3 @@ func (s *simRun) wait(t *testing.T, d time.Duration) error {
 }
 
 func (s *simRun) output() string { return s.out.String() }
-
-// lockedBuffer is a strings.Builder safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}

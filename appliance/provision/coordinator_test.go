@@ -56,6 +56,20 @@ func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 	return &fixture{c: c, n: n, store: st, path: path}
 }
 
+// notified makes the phone with MAC s seen (from 198.18.0.100), assigned
+// and pressed, and returns once its NOTIFY has ended.
+func (f *fixture) notified(t *testing.T, s string) appliance.MAC {
+	t.Helper()
+	m := mac(t, s)
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	if _, err := f.c.Assign(m, assignment); err != nil {
+		t.Fatal(err)
+	}
+	f.c.ProvisionAll()
+	f.c.notifWG.Wait()
+	return m
+}
+
 func mac(t *testing.T, s string) appliance.MAC {
 	t.Helper()
 	m, err := appliance.ParseMAC(s)

@@ -106,13 +106,7 @@ func TestDownloadServesCachedConfig(t *testing.T) {
 // gets the bytes.
 func TestDownloadNotModified(t *testing.T) {
 	f := newFixture(t)
-	m := mac(t, "000B82000001")
-	f.c.discover(disc(m, "198.18.0.100", "c1"))
-	if _, err := f.c.Assign(m, assignment); err != nil {
-		t.Fatal(err)
-	}
-	f.c.ProvisionAll()
-	f.c.notifWG.Wait()
+	m := f.notified(t, "000B82000001")
 	full := f.get(t, m, "cfg000b82000001", "198.18.0.1:80")
 	if full.NotModified || len(full.Body) == 0 || !strings.HasPrefix(full.ETag, `"`) {
 		t.Fatalf("plain GET: %+v", full)

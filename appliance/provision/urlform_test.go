@@ -173,13 +173,7 @@ func TestURLFormHintWhenNotifiedWithoutDownload(t *testing.T) {
 // ago without a download says the same.
 func TestURLFormHintOnStaleNotify(t *testing.T) {
 	f := newFixture(t)
-	m := mac(t, "000B82000001")
-	f.c.discover(disc(m, "198.18.0.100", "c1"))
-	if _, err := f.c.Assign(m, assignment); err != nil {
-		t.Fatal(err)
-	}
-	f.c.ProvisionAll()
-	f.c.notifWG.Wait()
+	m := f.notified(t, "000B82000001")
 	f.c.mu.Lock()
 	f.c.phones[m].NotifiedAt = f.c.phones[m].NotifiedAt.Add(-2 * staleNotified)
 	f.c.mu.Unlock()

@@ -10,31 +10,14 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pnpbox/pnpbox/internal/testlog"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/pnpbox/pnpbox/internal/apiclient"
 )
-
-// lockedBuffer collects pnpd's log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestNoSecretsInTheOpen runs a whole provisioning (SUBSCRIBE, assignment,
 // NOTIFY, first download, second download over HTTPS after the "reboot")
@@ -51,7 +34,7 @@ func TestNoSecretsInTheOpen(t *testing.T) {
 		phoneAdminPW  = "Phone-Admin-4c1e8"
 		adminPassword = "Box-Admin-9d2b6"
 	)
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan serving, 1)
