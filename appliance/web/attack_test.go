@@ -29,23 +29,42 @@ func realServer(t *testing.T, b *testBox) string {
 	return ln.Addr().String()
 }
 
+// servers are the box's two HTTP servers for b: net/http alone (the HTTPS
+// port's) and the plain-HTTP port's (PlainServer).
+func servers(t *testing.T, b *testBox) map[string]string {
+	return map[string]string{"net/http": realServer(t, b), "plain port": plainServer(t, b)}
+}
+
 // TestSlowLoris (robustness.md H3): 200 connections that send a header a
 // byte at a time are all closed by ReadHeaderTimeout, and the page answers
-// normally while they hang.
+// normally while they hang; on the plain port, half of them look like a
+// phone's (GET /p/…) and meet fasthttp's ReadTimeout instead.
 func TestSlowLoris(t *testing.T) {
 	b := newTestBox(t)
-	addr := realServer(t, b)
+	for name, addr := range servers(t, b) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			slowLoris(t, addr)
+		})
+	}
+}
+
+func slowLoris(t *testing.T, addr string) {
 	const n = 200
 	closed := make(chan time.Duration, n)
 	start := time.Now()
-	for range n {
+	for i := range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		first := "GET / HTTP/1.1\r\nHost: box\r\nX-a: "
+		if i%2 == 1 {
+			first = "GET /p/x/cfg.xml HTTP/1.1\r\nHost: box\r\nX-a: "
+		}
 		go func() {
-			c.Write([]byte("GET / HTTP/1.1\r\nHost: box\r\nX-a: "))
+			c.Write([]byte(first))
 			buf := make([]byte, 512)
 			for {
 				c.SetReadDeadline(time.Now().Add(time.Second))
@@ -109,17 +128,20 @@ func rawRequest(t *testing.T, addr string, req []byte) int {
 // TestHeaderBombs (H4): a 1 MiB header and 10,000 headers get 431.
 func TestHeaderBombs(t *testing.T) {
 	b := newTestBox(t)
-	addr := realServer(t, b)
-	one := "GET /api/status HTTP/1.1\r\nHost: box\r\nX-Bomb: " + strings.Repeat("a", 1<<20) + "\r\n\r\n"
-	var many strings.Builder
-	many.WriteString("GET /api/status HTTP/1.1\r\nHost: box\r\n")
-	for i := range 10000 {
-		fmt.Fprintf(&many, "X-%d: a\r\n", i)
-	}
-	many.WriteString("\r\n")
-	for name, req := range map[string]string{"1 MiB header": one, "10,000 headers": many.String()} {
-		if code := rawRequest(t, addr, []byte(req)); code != http.StatusRequestHeaderFieldsTooLarge {
-			t.Errorf("%s: %d, want 431", name, code)
+	for srv, addr := range servers(t, b) {
+		for _, path := range []string{"/api/status", "/p/x/cfg.xml"} {
+			one := "GET " + path + " HTTP/1.1\r\nHost: box\r\nX-Bomb: " + strings.Repeat("a", 1<<20) + "\r\n\r\n"
+			var many strings.Builder
+			many.WriteString("GET " + path + " HTTP/1.1\r\nHost: box\r\n")
+			for i := range 10000 {
+				fmt.Fprintf(&many, "X-%d: a\r\n", i)
+			}
+			many.WriteString("\r\n")
+			for name, req := range map[string]string{"1 MiB header": one, "10,000 headers": many.String()} {
+				if code := rawRequest(t, addr, []byte(req)); code != http.StatusRequestHeaderFieldsTooLarge {
+					t.Errorf("%s, %s on %s: %d, want 431", srv, name, path, code)
+				}
+			}
 		}
 	}
 }
@@ -155,7 +177,12 @@ func TestPathTraversal(t *testing.T) {
 	}
 	own := b.configPath("000B82112233") // /p/<token>/cfg000B82112233
 	token := strings.Split(own, "/")[2]
-	addr := realServer(t, b)
+	for srv, addr := range servers(t, b) {
+		pathTraversal(t, srv, addr, own, token)
+	}
+}
+
+func pathTraversal(t *testing.T, srv, addr, own, token string) {
 	for _, p := range []string{
 		"/p/..%2f..%2fapi%2fstatus", "/p/%2e%2e/%2e%2e/api/status", "/p/%252e%252e/x/cfg.xml",
 		"/p/....//....//etc/passwd", "/p/x/..%5c..%5cetc%5cpasswd", "/p/x%00/cfg.xml", "/p/%ef%bc%8e%ef%bc%8e/x",
@@ -166,12 +193,12 @@ func TestPathTraversal(t *testing.T) {
 	} {
 		code := rawRequest(t, addr, []byte("GET "+p+" HTTP/1.1\r\nHost: box\r\nConnection: close\r\n\r\n"))
 		if code == 200 || code >= 500 {
-			t.Errorf("%s: %d, want a 3xx/4xx", p, code)
+			t.Errorf("%s: %s: %d, want a 3xx/4xx", srv, p, code)
 		}
 	}
 	// The check can fail: the real path is served.
 	if code := rawRequest(t, addr, []byte("GET "+own+" HTTP/1.1\r\nHost: box\r\nConnection: close\r\n\r\n")); code != 200 {
-		t.Fatalf("the phone's own path: %d", code)
+		t.Fatalf("%s: the phone's own path: %d", srv, code)
 	}
 }
 

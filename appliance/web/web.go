@@ -58,7 +58,7 @@ type Deps struct {
 }
 
 // New returns the box's HTTP handler.
-func New(d Deps) http.Handler {
+func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +103,7 @@ func New(d Deps) http.Handler {
 	// Browsers may not make state-changing cross-origin requests (CSRF);
 	// GET and HEAD handlers change nothing.
 	cop := http.NewCrossOriginProtection()
-	return securityHeaders(limitBodies(cop.Handler(mux)))
+	return &Handler{Handler: securityHeaders(limitBodies(cop.Handler(mux))), s: s}
 }
 
 // NewServer wraps h in an http.Server with the timeouts a LAN appliance
@@ -111,11 +111,11 @@ func New(d Deps) http.Handler {
 func NewServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 }
 
@@ -125,11 +125,19 @@ type server struct {
 	files *budget
 }
 
+// securityHeader is the header every answer carries (securityHeaders,
+// and serveFileFast's answers).
+var securityHeader = [...][2]string{
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "DENY"},
+	{"Referrer-Policy", "no-referrer"},
+}
+
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Referrer-Policy", "no-referrer")
+		for _, kv := range securityHeader {
+			w.Header().Set(kv[0], kv[1])
+		}
 		h.ServeHTTP(w, r)
 	})
 }

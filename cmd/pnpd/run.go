@@ -174,7 +174,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready ...
 		return out
 	}
 	handler := web.New(web.Deps{Coord: coord, Box: box, Press: b.press, Claim: claim, Log: log.With("component", "web"), TLS: tlsDep(cert)})
-	httpSrv := web.NewServer(web.HTTPSOnly(handler, func() bool { return coord.Settings().HTTPSOnly }, func() int { return httpsPort }))
+	httpSrv := web.NewPlainServer(handler, web.HTTPSOnly(handler, func() bool { return coord.Settings().HTTPSOnly }, func() int { return httpsPort }))
 	httpsSrv := web.NewServer(handler)
 
 	g, ctx := errgroup.WithContext(ctx)
