@@ -29,7 +29,7 @@ const adminPassword = "correct-horse-42"
 // bbolt store in a temp dir; only the SIP side is a fake. Every answer its
 // clients receive is checked against openapi.yaml (spec_test.go).
 type testBox struct {
-	t        *testing.T
+	t        testing.TB
 	coord    *provision.Coordinator
 	notifier *provisiontest.Notifier
 	claim    *panel.Claim
@@ -51,7 +51,7 @@ type boxOptions struct {
 	tls      TLSCert           // the box's certificate (nil: HTTPS off)
 }
 
-func newTestBox(t *testing.T, opts ...func(*boxOptions)) *testBox {
+func newTestBox(t testing.TB, opts ...func(*boxOptions)) *testBox {
 	t.Helper()
 	var o boxOptions
 	for _, f := range opts {
@@ -187,7 +187,7 @@ func (b *testBox) configPath(mac string) string {
 // instead of the real 200,000: the login code reads the count from the
 // record, and a real hash per test box (and per wrong password in the
 // throttle tests) would make the tests crawl under the race detector.
-func cheapCredential(t *testing.T, pw string) *store.Credential {
+func cheapCredential(t testing.TB, pw string) *store.Credential {
 	salt := []byte("pnpbox-web-tests")
 	h, err := pbkdf2.Key(sha256.New, pw, salt, 1, 32)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -253,4 +254,44 @@ func TestServeFileFast(t *testing.T) {
 			t.Errorf("%s %s: answered here %v with %d, want %v with %d", c.method, c.uri, fast, ctx.Response.StatusCode(), c.fast, c.code)
 		}
 	}
+}
+
+// BenchmarkServeFile is one config download after the request is read:
+// by fasthttp's path on the plain port (fast) and by the net/http
+// handler chain (std), both through a real coordinator with a cached
+// config.
+func BenchmarkServeFile(b *testing.B) {
+	box := newTestBox(b)
+	box.announce("000B82112233", "198.18.0.10")
+	if code := box.admin.Call(b, "PUT", "/api/phones/000B82112233/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
+		b.Fatal(code)
+	}
+	own := box.configPath("000B82112233")
+	h := box.srv.Config.Handler.(*Handler)
+	remote := &net.TCPAddr{IP: net.IPv4(198, 18, 0, 10), Port: 40000}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&fasthttp.Request{}, remote, nil)
+		for b.Loop() {
+			ctx.Request.Header.SetMethod("GET")
+			ctx.Request.Header.SetRequestURI(own)
+			ctx.Response.Reset()
+			if !h.s.serveFileFast(&ctx) || ctx.Response.StatusCode() != 200 {
+				b.Fatal("not served")
+			}
+		}
+	})
+	b.Run("std", func(b *testing.B) {
+		b.ReportAllocs()
+		r := httptest.NewRequest("GET", own, nil)
+		r.RemoteAddr = remote.String()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code)
+			}
+		}
+	})
 }
