@@ -377,3 +377,36 @@ func FuzzScanAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEventInfo: eventInfo reads the package, vendor, model and version
+// parseEvent reads.
+func FuzzEventInfo(f *testing.F) {
+	f.Add(`ua-profile;profile-type="device";vendor="Grandstream";model="GXP2140";version="1.0.11.3"`)
+	f.Add(`ua-profile;VENDER=a;vendor=b;Model="x\"y";version;model=z`)
+	f.Add("ua-profile;vers\u0130on=1;\u212aey=2")
+	f.Fuzz(func(t *testing.T, v string) {
+		pkg, params := parseEvent(v)
+		gpkg, vendor, model, version := eventInfo(v)
+		got := [4]string{gpkg, clean(vendor, 64), clean(model, 64), clean(version, 64)}
+		want := [4]string{pkg, params["vendor"], params["model"], params["version"]}
+		if got != want {
+			t.Fatalf("%q: got %q, want %q", v, got, want)
+		}
+	})
+}
+
+// FuzzMACFromUserView: macFromUserView finds the MAC macFromUser finds,
+// and fails where it fails, in the same way (no MAC, or a bad one).
+func FuzzMACFromUserView(f *testing.F) {
+	for _, s := range []string{"MAC%3A000B82123456", "mac%3d000b82123456", "MAC%3A000B8212345", "MAC%3A%30%30%30B82123456",
+		"MAC%3B000B82123456", "MAC%3A000B82123456%", "MA%43%3A000B82123456", "MAC%3A000B82 23456"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		m1, err1 := macFromUser(u)
+		m2, err2 := macFromUserView(u)
+		if m1 != m2 || (err1 == nil) != (err2 == nil) || (err1 == errNoMAC) != (err2 == errNoMAC) {
+			t.Fatalf("%q: view %v, %v; macFromUser %v, %v", u, m2, err2, m1, err1)
+		}
+	})
+}
