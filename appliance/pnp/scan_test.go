@@ -410,3 +410,48 @@ func FuzzMACFromUserView(f *testing.F) {
 		}
 	})
 }
+
+// TestHandleCounts: the read loop counts and drops what it did before the
+// scanner: a SUBSCRIBE sipgo cannot parse is unparsable and no SUBSCRIBE,
+// one without a Via is a SUBSCRIBE and unparsable, a status line sipgo
+// reads as a request is a request that is no SUBSCRIBE.
+func TestHandleCounts(t *testing.T) {
+	sub := string(mustRead(t, "grandstream_gxp2140.sip"))
+	tests := []struct {
+		name       string
+		data       string
+		subscribes uint64
+		answered   uint64
+		drop       string
+	}{
+		{"a phone", sub, 1, 1, ""},
+		{"bare LF", strings.ReplaceAll(sub, "\r\n", "\n"), 0, 0, DropUnparsable},
+		{"no Via", replaceHeader(sub, "Via", "X: 1"), 1, 0, DropUnparsable},
+		{"no MAC", strings.ReplaceAll(sub, "MAC%3A000B82273B89", "x"), 1, 0, DropNoMAC},
+		{"a status line read as a request", "SIP/2.0 sip:x@y SIPx\r\nVia: SIP/2.0/UDP a;branch=1\r\n\r\n", 1, 0, DropNotSub},
+		{"a response to nothing", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKx\r\nCSeq: 1 NOTIFY\r\n\r\n", 0, 0, DropUnmatched},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, err := Listen(Config{PerSourceRate: Unlimited})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			srv.ifaces.Store(&[]Interface{{Name: "lo", Index: 1, Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}})
+			srv.handle([]byte(tt.data), netip.MustParseAddrPort("127.0.0.9:9"), 1, netip.MustParseAddr("127.0.0.1"), false)
+			st := srv.Stats()
+			if st.Subscribes != tt.subscribes || st.Answered != tt.answered {
+				t.Errorf("subscribes %d, answered %d; want %d, %d", st.Subscribes, st.Answered, tt.subscribes, tt.answered)
+			}
+			for reason, n := range st.Dropped {
+				if want := map[bool]uint64{true: 1}[reason == tt.drop]; n != want {
+					t.Errorf("dropped %s %d times, want %d", reason, n, want)
+				}
+			}
+			if tt.drop != "" && st.Dropped[tt.drop] != 1 {
+				t.Errorf("dropped %v, want one %s", st.Dropped, tt.drop)
+			}
+		})
+	}
+}

@@ -305,12 +305,18 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 	}
 	if isResponse {
 		msg, err := s.parser.ParseSIP(data)
-		res, ok := msg.(*sip.Response)
-		if err != nil || !ok {
+		if err != nil || msg == nil {
 			s.drop(DropUnparsable, src, now)
 			return
 		}
-		s.routeResponse(res, src, now)
+		if res, ok := msg.(*sip.Response); ok {
+			s.routeResponse(res, src, now)
+			return
+		}
+		// sipgo reads a status line ending in "SIP…" as a request line
+		// ("SIP/2.0 200 SIPx"): a request, and no SUBSCRIBE.
+		s.stats.subscribes.Add(1)
+		s.drop(DropNotSub, src, now)
 		return
 	}
 	pkt := Packet{
