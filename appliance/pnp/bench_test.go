@@ -31,6 +31,21 @@ func BenchmarkAnswer(b *testing.B) {
 	}
 }
 
+// BenchmarkAnswerScanned is BenchmarkAnswer as the read loop does it now:
+// the scanner reads the datagram (no sipgo parse) and the 200 OK and the
+// Discovery are built from what it read.
+func BenchmarkAnswerScanned(b *testing.B) {
+	data := mustRead(b, "grandstream_gxp2140.sip")
+	pkt := pktFrom("172.18.0.77:5060")
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, d, _, ok := appendScannedAnswer(buf[:0], data, pkt, testKey, "pnpbox"); !ok || d == nil {
+			b.Fatal("no discovery")
+		}
+	}
+}
+
 func BenchmarkBuildNotify(b *testing.B) {
 	req := parseReq(b, mustRead(b, "grandstream_gxp2140.sip"))
 	_, _, d, _ := Answer(req, pktFrom("172.18.0.77:5060"), testKey, "x")

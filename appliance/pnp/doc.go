@@ -12,6 +12,14 @@
 // Call-ID), so a retransmitted SUBSCRIBE gets a byte-identical answer
 // without any per-transaction state.
 //
+// On the hot path a SUBSCRIBE is not parsed by sipgo: a scanner of our own
+// (scan.go, scan_uri.go) reads the few header fields the answer needs
+// straight from the datagram's bytes, and scan_answer.go builds the same
+// answer and Discovery from them. The scanner vouches only for datagrams
+// sipgo would parse into the same values; anything else is parsed by
+// sipgo and answered by Answer, as before. Tests and a fuzz target hold
+// the two paths to the same bytes.
+//
 // The pure core is in message.go (Answer, BuildNotify); server.go is the
 // I/O shell around one UDP socket; notify.go runs NOTIFY client
 // transactions.

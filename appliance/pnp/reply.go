@@ -69,33 +69,39 @@ func appendResponse(b []byte, req *sip.Request, status string, pkt Packet, local
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, cseq.MethodName...)
 	w.b = append(w.b, "\r\n"...)
+	return appendResponseTail(w.b, pkt, server, extra)
+}
+
+// appendResponseTail appends what follows CSeq in every answer: the box's
+// Contact, Server, the extra header line (without CRLF), an empty body.
+func appendResponseTail(b []byte, pkt Packet, server, extra string) []byte {
 	if pkt.Local.IsValid() {
-		w.b = append(w.b, "Contact: <sip:"...)
+		b = append(b, "Contact: <sip:"...)
 		// sipgo brackets what net.ParseIP reads as IPv6: not a
 		// v4-mapped address, nor one with a zone.
 		l := pkt.Local
 		v6 := l.Is6() && !l.Is4In6() && l.Zone() == ""
 		if v6 {
-			w.b = append(w.b, '[')
+			b = append(b, '[')
 		}
-		w.b = l.AppendTo(w.b)
+		b = l.AppendTo(b)
 		if v6 {
-			w.b = append(w.b, ']')
+			b = append(b, ']')
 		}
 		if pkt.LocalPort > 0 {
-			w.b = append(w.b, ':')
-			w.b = strconv.AppendInt(w.b, int64(pkt.LocalPort), 10)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(pkt.LocalPort), 10)
 		}
-		w.b = append(w.b, ">\r\n"...)
+		b = append(b, ">\r\n"...)
 	}
 	if server != "" {
-		w.b = append(w.b, "Server: "...)
-		w.b = append(w.b, server...)
-		w.b = append(w.b, "\r\n"...)
+		b = append(b, "Server: "...)
+		b = append(b, server...)
+		b = append(b, "\r\n"...)
 	}
-	w.b = append(w.b, extra...)
-	w.b = append(w.b, "\r\nContent-Length: 0\r\n\r\n"...)
-	return w.b
+	b = append(b, extra...)
+	b = append(b, "\r\nContent-Length: 0\r\n\r\n"...)
+	return b
 }
 
 // headerWriter lets sipgo's header writers append to a byte slice.
@@ -187,6 +193,11 @@ func toTag(to *sip.ToHeader, callID string, key []byte) string {
 	if t, ok := to.Params.Get("tag"); ok && t != "" {
 		return t
 	}
+	return derivedTag(callID, key)
+}
+
+// derivedTag is our To-tag for a Call-ID: 16 hex digits of its HMAC.
+func derivedTag(callID string, key []byte) string {
 	m, _ := tagMACs.Get().(*tagMAC)
 	if m == nil || !bytes.Equal(m.key, key) {
 		m = &tagMAC{key: bytes.Clone(key), h: hmac.New(sha256.New, key)}

@@ -303,18 +303,20 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		s.drop(DropNotSub, src, now)
 		return
 	}
-	msg, err := s.parser.ParseSIP(data)
-	if err != nil || msg == nil {
-		s.drop(DropUnparsable, src, now)
-		return
-	}
-	if res, ok := msg.(*sip.Response); ok {
-		s.routeResponse(res, src, now)
-		return
-	}
-	req, ok := msg.(*sip.Request)
-	if !ok {
-		s.drop(DropUnparsable, src, now)
+	if isResponse {
+		msg, err := s.parser.ParseSIP(data)
+		if err != nil || msg == nil {
+			s.drop(DropUnparsable, src, now)
+			return
+		}
+		if res, ok := msg.(*sip.Response); ok {
+			s.routeResponse(res, src, now)
+			return
+		}
+		// sipgo reads a status line ending in "SIP…" as a request line
+		// ("SIP/2.0 200 SIPx"): a request, and no SUBSCRIBE.
+		s.stats.subscribes.Add(1)
+		s.drop(DropNotSub, src, now)
 		return
 	}
 	pkt := Packet{
@@ -325,15 +327,19 @@ func (s *Server) handle(data []byte, src netip.AddrPort, ifIndex int, dst netip.
 		LocalPort: s.cfg.Port,
 		Interface: ifc.Name,
 	}
-	s.stats.subscribes.Add(1)
+	// The scanner reads what the answer needs straight from the bytes;
+	// sipgo parses only what it does not vouch for (scan.go).
 	buf := replyBufs.Get().(*[]byte)
-	reply, dest, d, reason := appendAnswer((*buf)[:0], req, pkt, s.tagKey, s.cfg.Name)
+	reply, dest, d, reason, parsed := answerDatagram((*buf)[:0], data, s.parser, pkt, s.tagKey, s.cfg.Name)
 	defer func() {
 		if cap(reply) > cap(*buf) {
 			*buf = reply[:0]
 		}
 		replyBufs.Put(buf)
 	}()
+	if parsed {
+		s.stats.subscribes.Add(1)
+	}
 	if reason != "" {
 		s.drop(reason, src, now)
 		return
