@@ -115,7 +115,9 @@ type Coordinator struct {
 	// configs are rendered configs served until an input changes
 	// (download.go); flushing, when not nil, closes once the flush in
 	// flight has written (journal.go).
-	configs  configCache
+	configs configCache
+	// checks are the phones' last render checks (rendercheck.go).
+	checks   map[appliance.MAC]renderVerdict
 	flushing chan struct{}
 	flushMu  sync.Mutex // one flush at a time; taken before mu
 	loads    uint64     // counts loadLocked: a restore since a flush began
@@ -193,6 +195,7 @@ func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.dirtyLazy = map[appliance.MAC]bool{}
 	c.pendingEvents = nil
 	c.configs = configCache{}
+	c.checks = nil
 	c.loads++
 	for m, p := range snap.Phones {
 		if p.AdminPassword == "" { // a record from before per-phone passwords
