@@ -92,11 +92,15 @@ func load(tx *bolt.Tx) (Contents, error) {
 	phones := make([]appliance.Phone, len(phoneKV))
 	assigns := make([]appliance.Assignment, len(assignKV))
 	macs := make([]appliance.MAC, len(assignKV))
-	err = decodeAll(len(phoneKV)+len(assignKV), func(i int) error {
+	shared := make([]interner, runtime.GOMAXPROCS(0)) // one per worker
+	err = decodeAll(len(phoneKV)+len(assignKV), func(w, i int) error {
 		if i < len(phoneKV) {
 			k, v := phoneKV[i].k, phoneKV[i].v
 			p := &phones[i]
-			if err := decodeRecord(v, p); err != nil {
+			if shared[w] == nil {
+				shared[w] = interner{}
+			}
+			if err := decodePhone(v, p, shared[w]); err != nil {
 				return corruptf("phone %q: %v", k, err)
 			}
 			if p.MAC.String() != string(k) {
@@ -180,7 +184,7 @@ func checkEvents(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	return decodeAll(len(evs), func(i int) error {
+	return decodeAll(len(evs), func(_, i int) error {
 		var e appliance.Event
 		if err := decodeRecord(evs[i].v, &e); err != nil {
 			return corruptf("event %d: %v", binary.BigEndian.Uint64(evs[i].k), err)
@@ -194,6 +198,19 @@ func checkEvents(tx *bolt.Tx) error {
 // user agent and interface strings are the same thousands of times over,
 // and each decoded record would otherwise hold its own copies.
 type interner map[string]string
+
+// bytes returns b as a string, the shared copy when there is one. A nil
+// interner shares nothing.
+func (in interner) bytes(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if in != nil && len(v) > 0 && len(in) < 4096 {
+		in[v] = v
+	}
+	return v
+}
 
 func (in interner) s(p *string) {
 	if *p == "" {
@@ -236,15 +253,16 @@ func decodeRecord(v []byte, out any) error {
 // kv is one record as bbolt holds it (valid while its transaction is open).
 type kv struct{ k, v []byte }
 
-// decodeAll calls decode(i) for every i in [0, n) on up to GOMAXPROCS
-// goroutines, and returns the error of the lowest i that failed (the
+// decodeAll calls decode(w, i) for every i in [0, n) on up to GOMAXPROCS
+// goroutines (w, in [0, GOMAXPROCS), names the goroutine: no two calls
+// with the same w run at once), and returns the error of the lowest i that failed (the
 // first in key order, as a sequential walk would), or nil.
 //
 // Work is handed out in small chunks in index order rather than split in
 // equal ranges: the records are not equally costly (a phone takes about
 // five times an assignment's time), and equal ranges left one core idle
 // for most of a start.
-func decodeAll(n int, decode func(i int) error) error {
+func decodeAll(n int, decode func(w, i int) error) error {
 	const chunk = 64
 	workers := min(runtime.GOMAXPROCS(0), n/256+1)
 	type failure struct {
@@ -267,7 +285,7 @@ func decodeAll(n int, decode func(i int) error) error {
 					return
 				}
 				for i := lo; i < min(lo+chunk, n); i++ {
-					if err := decode(i); err != nil {
+					if err := decode(w, i); err != nil {
 						fails[w] = failure{i, err}
 						failed.Store(true)
 						return

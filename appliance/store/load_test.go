@@ -30,7 +30,7 @@ func TestDecodeAllLowestError(t *testing.T) {
 				bad[i] = true
 			}
 			var calls atomic.Int64
-			err := decodeAll(tt.n, func(i int) error {
+			err := decodeAll(tt.n, func(_, i int) error {
 				calls.Add(1)
 				if bad[i] {
 					return fmt.Errorf("%d", i)

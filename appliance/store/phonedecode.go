@@ -1,0 +1,345 @@
+package store
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+// Phone records are most of a start: 10,000 of them are about 11 MB of
+// JSON, and the reflection-driven decoder spends about 8 µs on each. The
+// records are written by encoding/json (store.Apply), so they all have
+// one shape: no whitespace, the struct's field names, strings, integers,
+// booleans and nested objects. decodePhone reads exactly that shape
+// directly, and hands anything else (a record from other code, a damaged
+// one, null, whitespace, an unknown or repeated name, a number or time in
+// another form) to the json/v2 decoder, which decides. The fast path
+// accepts a record only where json/v2 reads it to the same value without
+// error (FuzzDecodePhone checks that), so what a start loads, and which
+// records verification calls damaged, do not depend on the path taken.
+
+// decodePhone decodes one phone record into *p (a zero Phone) as
+// decodeRecord does. Strings that repeat across phones (vendor, model,
+// firmware, user agent, interface, state) are taken from in when it holds
+// them (nil: none shared); in is not safe for concurrent use.
+func decodePhone(v []byte, p *appliance.Phone, in interner) error {
+	d := fastDecoder{b: v, in: in}
+	if d.phone(p) && d.i == len(d.b) {
+		return nil
+	}
+	*p = appliance.Phone{} // as it was: json/v2 starts over
+	return decodeRecord(v, p)
+}
+
+// fastDecoder reads the canonical encoding/json form of a phone record.
+// Every method returns false as soon as the input leaves that form.
+type fastDecoder struct {
+	b       []byte
+	i       int
+	in      interner
+	scratch [128]byte // unescaped strings are built here before their copy
+}
+
+// object reads an object, calling member for each name (the raw bytes of
+// a name without escapes); member reads the value and returns the name's
+// own bit, or 0 when the value or the name left the fast path. A name
+// seen twice is not the fast path's to judge (json/v2 refuses it).
+func (d *fastDecoder) object(member func(name []byte) uint64) bool {
+	if !d.next('{') {
+		return false
+	}
+	if d.next('}') {
+		return true
+	}
+	var seen uint64
+	for {
+		name, ok := d.name()
+		if !ok || !d.next(':') {
+			return false
+		}
+		bit := member(name)
+		if bit == 0 || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if d.next(',') {
+			continue
+		}
+		return d.next('}')
+	}
+}
+
+func (d *fastDecoder) next(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// name reads a member name of lower-case letters, digits and '_'.
+func (d *fastDecoder) name() ([]byte, bool) {
+	if !d.next('"') {
+		return nil, false
+	}
+	start := d.i
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return d.b[start : d.i-1], true
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+			d.i++
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// raw reads a string and returns its contents, unescaped (in d.scratch
+// when it held escapes, else a view of the input). Control characters and
+// invalid UTF-8 leave the fast path.
+func (d *fastDecoder) raw() ([]byte, bool) {
+	if !d.next('"') {
+		return nil, false
+	}
+	start := d.i
+	if j := bytes.IndexByte(d.b[start:], '"'); j >= 0 {
+		// Most strings are plain ASCII: one pass finds out.
+		s := d.b[start : start+j]
+		plain := true
+		for _, c := range s {
+			if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			d.i = start + j + 1
+			return s, true
+		}
+	}
+	escaped := false
+	for d.i < len(d.b) {
+		switch c := d.b[d.i]; {
+		case c == '"':
+			d.i++
+			if escaped {
+				u, err := jsontext.AppendUnquote(d.scratch[:0], d.b[start-1:d.i])
+				return u, err == nil
+			}
+			s := d.b[start : d.i-1]
+			return s, utf8.Valid(s)
+		case c == '\\':
+			escaped = true
+			d.i += 2 // the escaped byte cannot end the string
+		case c < 0x20:
+			return nil, false
+		default:
+			d.i++
+		}
+	}
+	return nil, false
+}
+
+func (d *fastDecoder) str(dst *string) bool {
+	s, ok := d.raw()
+	*dst = string(s)
+	return ok
+}
+
+// shared reads a string that many phones share (see interner).
+func (d *fastDecoder) shared(dst *string) bool {
+	s, ok := d.raw()
+	*dst = d.in.bytes(s)
+	return ok
+}
+
+// text reads a string into a TextUnmarshaler, as json/v2 does.
+func (d *fastDecoder) text(dst interface{ UnmarshalText([]byte) error }) bool {
+	s, ok := d.raw()
+	return ok && dst.UnmarshalText(s) == nil
+}
+
+// time reads a timestamp as json/v2 does (time.Time's UnmarshalText, then
+// its own RFC 3339 checks: a two-digit hour, a period before the fraction,
+// an offset in range) for the form encoding/json writes UTC times in,
+// 2006-01-02T15:04:05Z with up to nine fraction digits: json/v2's checks
+// pass on it. Any other form leaves the fast path.
+func (d *fastDecoder) time(dst *time.Time) bool {
+	s, ok := d.raw()
+	if !ok || len(s) < len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z' || s[12] == ':' || s[19] == ',' {
+		return false
+	}
+	return dst.UnmarshalText(s) == nil
+}
+
+// integer reads a JSON integer (no fraction, no exponent) that fits in
+// bits bits, signed or not.
+func (d *fastDecoder) integer(bits int, signed bool) (int64, uint64, bool) {
+	start := d.i
+	if signed {
+		d.next('-')
+	}
+	digits := d.i
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	n := d.i - digits
+	if n == 0 || n > 1 && d.b[digits] == '0' || d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		return 0, 0, false
+	}
+	s := string(d.b[start:d.i]) // no allocation: converted for the call only
+	if signed {
+		v, err := strconv.ParseInt(s, 10, bits)
+		return v, 0, err == nil
+	}
+	v, err := strconv.ParseUint(s, 10, bits)
+	return 0, v, err == nil
+}
+
+func (d *fastDecoder) int(dst *int) bool {
+	v, _, ok := d.integer(strconv.IntSize, true)
+	*dst = int(v)
+	return ok
+}
+
+func (d *fastDecoder) bool(dst *bool) bool {
+	switch {
+	case len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "true":
+		*dst, d.i = true, d.i+4
+		return true
+	case len(d.b)-d.i >= 5 && string(d.b[d.i:d.i+5]) == "false":
+		*dst, d.i = false, d.i+5
+		return true
+	}
+	return false
+}
+
+// on is bit when ok, else 0: a member's answer to object.
+func on(bit uint64, ok bool) uint64 {
+	if ok {
+		return bit
+	}
+	return 0
+}
+
+// phone reads a phone record. Displaced (rare) is left to json/v2.
+func (d *fastDecoder) phone(p *appliance.Phone) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "mac":
+			return on(1<<0, d.text(&p.MAC))
+		case "vendor":
+			return on(1<<1, d.shared(&p.Vendor))
+		case "model":
+			return on(1<<2, d.shared(&p.Model))
+		case "firmware":
+			return on(1<<3, d.shared(&p.Firmware))
+		case "user_agent":
+			return on(1<<4, d.shared(&p.UserAgent))
+		case "ip":
+			return on(1<<5, d.text(&p.IP))
+		case "sip_port":
+			return on(1<<6, d.int(&p.SIPPort))
+		case "source":
+			return on(1<<7, d.text(&p.Source))
+		case "interface":
+			return on(1<<8, d.shared(&p.Interface))
+		case "multicast":
+			return on(1<<9, d.bool(&p.Multicast))
+		case "state":
+			return on(1<<10, d.shared((*string)(&p.State)))
+		case "first_seen":
+			return on(1<<11, d.time(&p.FirstSeen))
+		case "last_seen":
+			return on(1<<12, d.time(&p.LastSeen))
+		case "token":
+			return on(1<<13, d.str(&p.Token))
+		case "admin_password":
+			return on(1<<14, d.str(&p.AdminPassword))
+		case "dialog":
+			p.Dialog = &appliance.Dialog{}
+			return on(1<<15, d.dialog(p.Dialog))
+		case "notify":
+			p.LastNotify = &appliance.NotifyOutcome{}
+			return on(1<<16, d.notify(p.LastNotify))
+		case "downloads":
+			return on(1<<17, d.int(&p.Downloads))
+		case "last_download":
+			p.LastDownload = &appliance.Download{}
+			return on(1<<18, d.download(p.LastDownload))
+		case "notified_at":
+			return on(1<<19, d.time(&p.NotifiedAt))
+		}
+		return 0
+	})
+}
+
+func (d *fastDecoder) dialog(g *appliance.Dialog) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "call_id":
+			return on(1<<0, d.str(&g.CallID))
+		case "from":
+			return on(1<<1, d.str(&g.RemoteURI))
+		case "to":
+			return on(1<<2, d.str(&g.LocalURI))
+		case "local_tag":
+			return on(1<<3, d.str(&g.LocalTag))
+		case "contact":
+			return on(1<<4, d.str(&g.RemoteTarget))
+		case "target":
+			return on(1<<5, d.text(&g.RemoteAddr))
+		case "local_addr":
+			return on(1<<6, d.text(&g.LocalAddr))
+		case "interface":
+			return on(1<<7, d.shared(&g.Interface))
+		case "notify_cseq":
+			_, v, ok := d.integer(32, false)
+			g.LocalCSeq = uint32(v)
+			return on(1<<8, ok)
+		}
+		return 0
+	})
+}
+
+func (d *fastDecoder) notify(n *appliance.NotifyOutcome) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "time":
+			return on(1<<0, d.time(&n.Time))
+		case "result":
+			return on(1<<1, d.shared((*string)(&n.Result)))
+		case "code":
+			return on(1<<2, d.int(&n.Code))
+		case "detail":
+			return on(1<<3, d.str(&n.Detail))
+		}
+		return 0
+	})
+}
+
+func (d *fastDecoder) download(l *appliance.Download) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "time":
+			return on(1<<0, d.time(&l.Time))
+		case "ip":
+			return on(1<<1, d.text(&l.IP))
+		case "user_agent":
+			return on(1<<2, d.shared(&l.UserAgent))
+		case "file":
+			return on(1<<3, d.str(&l.File))
+		case "sha256":
+			return on(1<<4, d.str(&l.SHA256))
+		}
+		return 0
+	})
+}

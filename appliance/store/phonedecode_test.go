@@ -1,0 +1,117 @@
+package store
+
+import (
+	"encoding/json"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/pnpbox/pnpbox/appliance"
+)
+
+// phoneRecords are phone records as the store writes them, and near
+// misses the fast path must hand to json/v2.
+func phoneRecords(t testing.TB) [][]byte {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.UTC)
+	m := appliance.MAC{0x00, 0x0b, 0x82, 0xab, 0xcd, 0xef}
+	ip := netip.MustParseAddr("198.18.1.2")
+	full := appliance.Phone{MAC: m, Vendor: "Grandstream", Model: "GXP2140", Firmware: "1.0.11.23", UserAgent: "Grandstream GXP2140 1.0.11.23 «ü»",
+		IP: ip, SIPPort: 5060, Source: netip.AddrPortFrom(ip, 5062), Interface: "lan0", Multicast: true,
+		State: appliance.StateProvisioned, FirstSeen: now, LastSeen: now.Add(time.Minute), Token: "tok", AdminPassword: "pw\"\\<>&\u2028",
+		Dialog: &appliance.Dialog{CallID: "c@h", RemoteURI: "<sip:MAC%3A000B82ABCDEF@224.0.1.75>;tag=1", LocalURI: "<sip:a@b>", LocalTag: "t", RemoteTarget: "<sip:198.18.1.2:5060>",
+			RemoteAddr: netip.AddrPortFrom(ip, 5060), LocalAddr: netip.MustParseAddr("198.18.0.1"), Interface: "lan0", LocalCSeq: 4294967295},
+		LastNotify:   &appliance.NotifyOutcome{Time: now, Result: appliance.NotifyRefused, Code: 488, Detail: "Not Acceptable Here"},
+		Downloads:    3,
+		LastDownload: &appliance.Download{Time: now.Truncate(time.Second), IP: ip, UserAgent: "UA", File: "cfg.xml", SHA256: "ab"},
+		NotifiedAt:   now.Add(time.Millisecond)}
+	displaced := full
+	displaced.Displaced = &appliance.Displacement{By: m, Addr: ip, Time: now}
+	v6 := full
+	v6.IP, v6.Source = netip.MustParseAddr("fe80::1%lan0"), netip.MustParseAddrPort("[2001:db8::1]:5060")
+	var out [][]byte
+	for _, p := range []appliance.Phone{full, displaced, v6, {MAC: m, State: appliance.StateAssigned, Token: "t2"}} {
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	for _, s := range []string{
+		`{"mac":"000B82ABCDEF","state":"assigned","token":"t","downloads":1}`,
+		`{"mac":"000B82ABCDEF","mac":"000B82ABCDEF","token":"t"}`,                    // repeated name
+		`{"mac":"000B82ABCDEF","token":"t","unknown":1}`,                             // unknown name
+		`{"mac":"000B82ABCDEF","dialog":null}`,                                       // null
+		` {"mac":"000B82ABCDEF"}`,                                                    // whitespace
+		`{"mac":"000B82ABCDEF","downloads":1.0}`,                                     // not an integer
+		`{"mac":"000B82ABCDEF","downloads":01}`,                                      // leading zero
+		`{"mac":"000B82ABCDEF","sip_port":-5}`,                                       //
+		`{"mac":"000B82ABCDEF","dialog":{"notify_cseq":-1}}`,                         // negative unsigned
+		`{"mac":"000B82ABCDEF","dialog":{"notify_cseq":4294967296}}`,                 // overflow
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T8:00:00Z"}`,                  // one-digit hour
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T08:00:00,5Z"}`,               // comma
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T08:00:00+01:00"}`,            // offset
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T24:00:00Z"}`,                 // hour 24
+		`{"mac":"000B82ABCDEF","vendor":"\u00e9\ud83d\ude00"}`,                       // escapes
+		`{"mac":"000B82ABCDEF","vendor":"\ud800"}`,                                   // lone surrogate
+		"{\"mac\":\"000B82ABCDEF\",\"vendor\":\"\xff\"}",                             // invalid UTF-8
+		"{\"mac\":\"000B82ABCDEF\",\"vendor\":\"a\tb\"}",                             // control character
+		`{"mac":"000B82ABCDEF","multicast":tru}`,                                     //
+		`{"mac":"000B82ABCDEF","ip":""}`,                                             //
+		`{"mac":"000B82ABCDEF","ip":"198.18.0.256"}`,                                 //
+		`{"mac":"","token":"t"}`,                                                     //
+		`{"mac":"000B82ABCDEF"}x`,                                                    // trailing bytes
+		`{"mac":"000B82ABCDEF",}`,                                                    //
+		`{"mac":"000B82ABCDEF","last_download":{"time":"2026-11-30T08:00:00.Z"}}`,    //
+		`{"mac":"000B82ABCDEF","notify":{"time":"2026-11-30T08:00:00.123456789Z"}}`,  //
+		`{"mac":"000B82ABCDEF","notify":{"time":"2026-11-30T08:00:00.1234567891Z"}}`, //
+		`{"MAC":"000B82ABCDEF"}`,                                                     // another case
+	} {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+// decodeBoth decodes b with decodePhone and with json/v2 alone and fails
+// t when they differ in error or in value.
+func decodeBoth(t *testing.T, b []byte) {
+	var fast, v2 appliance.Phone
+	errFast := decodePhone(b, &fast, interner{})
+	errV2 := decodeRecord(b, &v2)
+	if (errFast == nil) != (errV2 == nil) {
+		t.Fatalf("%s: decodePhone: %v, json/v2: %v", b, errFast, errV2)
+	}
+	if errV2 != nil {
+		return
+	}
+	if diff := cmp.Diff(v2, fast, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+		t.Fatalf("%s (-json/v2 +decodePhone):\n%s", b, diff)
+	}
+}
+
+// TestDecodePhoneAgrees: the fast path reads every record as json/v2
+// does, and the store's own records do take it (else the fast path is
+// dead code and start as slow as before).
+func TestDecodePhoneAgrees(t *testing.T) {
+	recs := phoneRecords(t)
+	for _, b := range recs {
+		decodeBoth(t, b)
+	}
+	for i, b := range recs[:4] {
+		d := fastDecoder{b: b}
+		var p appliance.Phone
+		fast := d.phone(&p) && d.i == len(b)
+		if want := i != 1; fast != want { // the displaced phone is json/v2's
+			t.Errorf("%s: fast path %v, want %v", b, fast, want)
+		}
+	}
+}
+
+// FuzzDecodePhone: whatever the bytes, decodePhone answers as json/v2.
+func FuzzDecodePhone(f *testing.F) {
+	for _, b := range phoneRecords(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b) })
+}
