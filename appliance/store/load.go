@@ -114,7 +114,10 @@ func load(tx *bolt.Tx) (Contents, error) {
 		if err != nil {
 			return corruptf("assignment key %q: %v", k, err)
 		}
-		if err := decodeRecord(v, &assigns[i]); err != nil {
+		if shared[w] == nil {
+			shared[w] = interner{}
+		}
+		if err := decodeAssignment(v, &assigns[i], shared[w]); err != nil {
 			return corruptf("assignment %s: %v", k, err)
 		}
 		macs[i] = mac
@@ -184,9 +187,13 @@ func checkEvents(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	return decodeAll(len(evs), func(_, i int) error {
+	shared := make([]interner, runtime.GOMAXPROCS(0)) // one per worker
+	return decodeAll(len(evs), func(w, i int) error {
+		if shared[w] == nil {
+			shared[w] = interner{}
+		}
 		var e appliance.Event
-		if err := decodeRecord(evs[i].v, &e); err != nil {
+		if err := decodeEvent(evs[i].v, &e, shared[w]); err != nil {
 			return corruptf("event %d: %v", binary.BigEndian.Uint64(evs[i].k), err)
 		}
 		return nil

@@ -73,37 +73,113 @@ func phoneRecords(t testing.TB) [][]byte {
 	return out
 }
 
-// decodeBoth decodes b with decodePhone and with json/v2 alone and fails
-// t when they differ in error or in value.
-func decodeBoth(t *testing.T, b []byte) {
-	var fast, v2 appliance.Phone
-	errFast := decodePhone(b, &fast, interner{})
-	errV2 := decodeRecord(b, &v2)
+// decodeBoth decodes b with a fast decoder and with json/v2 alone and
+// fails t when they differ in error or in value.
+func decodeBoth[T any](t *testing.T, b []byte, fast func([]byte, *T, interner) error) {
+	t.Helper()
+	var got, want T
+	errFast := fast(b, &got, interner{})
+	errV2 := decodeRecord(b, &want)
 	if (errFast == nil) != (errV2 == nil) {
-		t.Fatalf("%s: decodePhone: %v, json/v2: %v", b, errFast, errV2)
+		t.Fatalf("%s: fast decoder: %v, json/v2: %v", b, errFast, errV2)
 	}
 	if errV2 != nil {
 		return
 	}
-	if diff := cmp.Diff(v2, fast, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
-		t.Fatalf("%s (-json/v2 +decodePhone):\n%s", b, diff)
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})); diff != "" {
+		t.Fatalf("%s (-json/v2 +fast decoder):\n%s", b, diff)
 	}
 }
 
-// TestDecodePhoneAgrees: the fast path reads every record as json/v2
-// does, and the store's own records do take it (else the fast path is
-// dead code and start as slow as before).
-func TestDecodePhoneAgrees(t *testing.T) {
-	recs := phoneRecords(t)
-	for _, b := range recs {
-		decodeBoth(t, b)
+// assignmentRecords and eventRecords are as phoneRecords.
+func assignmentRecords(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, a := range []appliance.Assignment{
+		{Extension: "201", Password: "p\u00e9\"", DisplayName: "Desk <1>", AuthID: "a", SIPServer: "pbx:5060", Codecs: []string{"G722", "PCMU"},
+			Keys:     []appliance.Key{{Type: "blf", Value: "202", Label: "Bob", Account: 2}, {Type: "speed_dial", Value: "100"}},
+			Accounts: []appliance.Account{{Extension: "301", Password: "q", DisplayName: "Line 2", AuthID: "b", SIPServer: "s"}},
+			Model:    "GXP2160", NotifyURLForm: "folder"},
+		{Extension: "202", PValues: map[string]string{"P1": "x"}},
+		{Extension: "203"},
+	} {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
 	}
-	for i, b := range recs[:4] {
-		d := fastDecoder{b: b}
-		var p appliance.Phone
-		fast := d.phone(&p) && d.i == len(b)
-		if want := i != 1; fast != want { // the displaced phone is json/v2's
-			t.Errorf("%s: fast path %v, want %v", b, fast, want)
+	for _, s := range []string{
+		`{"extension":"1","codecs":[]}`,
+		`{"extension":"1","codecs":null}`,
+		`{"extension":"1","codecs":["a",]}`,
+		`{"extension":"1","codecs":["a" ]}`,
+		`{"extension":"1","keys":[{"type":"blf","account":1.5}]}`,
+		`{"extension":"1","keys":[{"type":"blf","type":"x"}]}`,
+		`{"extension":"1","accounts":[{}]}`,
+		`{"extension":"1","keys":[1]}`,
+	} {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+func eventRecords(t testing.TB) [][]byte {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 5000, time.UTC)
+	var out [][]byte
+	for _, e := range []appliance.Event{
+		{Seq: 1<<64 - 1, Time: now, MAC: appliance.MAC{0, 0x0b, 0x82, 1, 2, 3}, Kind: appliance.EventDownload, Detail: `"cfg.xml" to 198.18.1.2 <x> & y`},
+		{Seq: 0, Time: now, Kind: appliance.EventError},
+	} {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	for _, s := range []string{
+		`{"seq":-1,"time":"2026-11-30T08:00:00Z","kind":"x"}`,
+		`{"seq":18446744073709551616,"time":"2026-11-30T08:00:00Z","kind":"x"}`,
+		`{"seq":1,"time":"2026-11-30T08:00:00Z","kind":"x","mac":"zz"}`,
+		`{"seq":1,"time":"2026-11-30T08:00:00Z","kind":"x","mac":""}`,
+	} {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+// TestFastDecodersAgree: the fast paths read every record as json/v2
+// does, and the store's own records do take them (else a fast path is
+// dead code and a start as slow as before).
+func TestFastDecodersAgree(t *testing.T) {
+	phones, assigns, events := phoneRecords(t), assignmentRecords(t), eventRecords(t)
+	for _, b := range phones {
+		decodeBoth(t, b, decodePhone)
+	}
+	for _, b := range assigns {
+		decodeBoth(t, b, decodeAssignment)
+	}
+	for _, b := range events {
+		decodeBoth(t, b, decodeEvent)
+	}
+	tests := []struct {
+		rec  []byte
+		read func(*fastDecoder) bool
+		fast bool
+	}{
+		{phones[0], func(d *fastDecoder) bool { return d.phone(&appliance.Phone{}) }, true},
+		{phones[1], func(d *fastDecoder) bool { return d.phone(&appliance.Phone{}) }, false}, // displaced: json/v2's
+		{phones[2], func(d *fastDecoder) bool { return d.phone(&appliance.Phone{}) }, true},
+		{phones[3], func(d *fastDecoder) bool { return d.phone(&appliance.Phone{}) }, true},
+		{assigns[0], func(d *fastDecoder) bool { return d.assignment(&appliance.Assignment{}) }, true},
+		{assigns[1], func(d *fastDecoder) bool { return d.assignment(&appliance.Assignment{}) }, false}, // p_values: json/v2's
+		{assigns[2], func(d *fastDecoder) bool { return d.assignment(&appliance.Assignment{}) }, true},
+		{events[0], func(d *fastDecoder) bool { return d.event(&appliance.Event{}) }, true},
+		{events[1], func(d *fastDecoder) bool { return d.event(&appliance.Event{}) }, true},
+	}
+	for _, tt := range tests {
+		d := &fastDecoder{b: tt.rec}
+		if got := tt.read(d) && d.i == len(tt.rec); got != tt.fast {
+			t.Errorf("%s: fast path %v, want %v", tt.rec, got, tt.fast)
 		}
 	}
 }
@@ -113,5 +189,22 @@ func FuzzDecodePhone(f *testing.F) {
 	for _, b := range phoneRecords(f) {
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b) })
+	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b, decodePhone) })
+}
+
+// FuzzDecodeAssignment: whatever the bytes, decodeAssignment answers as
+// json/v2.
+func FuzzDecodeAssignment(f *testing.F) {
+	for _, b := range assignmentRecords(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b, decodeAssignment) })
+}
+
+// FuzzDecodeEvent: whatever the bytes, decodeEvent answers as json/v2.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, b := range eventRecords(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b, decodeEvent) })
 }

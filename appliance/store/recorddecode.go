@@ -10,16 +10,17 @@ import (
 	"github.com/pnpbox/pnpbox/appliance"
 )
 
-// Phone records are most of a start: 10,000 of them are about 11 MB of
-// JSON, and the reflection-driven decoder spends about 8 µs on each. The
-// records are written by encoding/json (store.Apply), so they all have
-// one shape: no whitespace, the struct's field names, strings, integers,
-// booleans and nested objects. decodePhone reads exactly that shape
-// directly, and hands anything else (a record from other code, a damaged
-// one, null, whitespace, an unknown or repeated name, a number or time in
-// another form) to the json/v2 decoder, which decides. The fast path
-// accepts a record only where json/v2 reads it to the same value without
-// error (FuzzDecodePhone checks that), so what a start loads, and which
+// The bulk records (phones, assignments, events) are most of a start:
+// 10,000 phones are about 11 MB of JSON, and the reflection-driven
+// decoder spends about 8 µs on each. The records are written by
+// encoding/json (store.Apply), so they all have one shape: no whitespace,
+// the struct's field names, strings, integers, booleans, nested objects
+// and arrays. The fast decoders below read exactly that shape directly,
+// and hand anything else (a record from other code, a damaged one, null,
+// whitespace, an unknown or repeated name, a number or time in another
+// form) to the json/v2 decoder, which decides. A fast path accepts a
+// record only where json/v2 reads it to the same value without error (the
+// FuzzDecode targets check that), so what a start loads, and which
 // records verification calls damaged, do not depend on the path taken.
 
 // decodePhone decodes one phone record into *p (a zero Phone) as
@@ -339,6 +340,137 @@ func (d *fastDecoder) download(l *appliance.Download) bool {
 			return on(1<<3, d.str(&l.File))
 		case "sha256":
 			return on(1<<4, d.str(&l.SHA256))
+		}
+		return 0
+	})
+}
+
+// decodeAssignment decodes one assignment record into *a (a zero
+// Assignment) as decodeRecord does; in as for decodePhone. Extra
+// accounts and keys take the fast path, raw P-values (a map) json/v2.
+func decodeAssignment(v []byte, a *appliance.Assignment, in interner) error {
+	d := fastDecoder{b: v, in: in}
+	if d.assignment(a) && d.i == len(d.b) {
+		return nil
+	}
+	*a = appliance.Assignment{}
+	return decodeRecord(v, a)
+}
+
+// decodeEvent decodes one event record into *e (a zero Event) as
+// decodeRecord does; in as for decodePhone.
+func decodeEvent(v []byte, e *appliance.Event, in interner) error {
+	d := fastDecoder{b: v, in: in}
+	if d.event(e) && d.i == len(d.b) {
+		return nil
+	}
+	*e = appliance.Event{}
+	return decodeRecord(v, e)
+}
+
+// array reads a non-empty array, calling elem for each value (an empty
+// one is json/v2's: it makes an empty, non-nil slice).
+func (d *fastDecoder) array(elem func() bool) bool {
+	if !d.next('[') || d.next(']') {
+		return false
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if d.next(',') {
+			continue
+		}
+		return d.next(']')
+	}
+}
+
+func (d *fastDecoder) assignment(a *appliance.Assignment) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "extension":
+			return on(1<<0, d.str(&a.Extension))
+		case "password":
+			return on(1<<1, d.str(&a.Password))
+		case "display_name":
+			return on(1<<2, d.str(&a.DisplayName))
+		case "auth_id":
+			return on(1<<3, d.str(&a.AuthID))
+		case "sip_server":
+			return on(1<<4, d.shared(&a.SIPServer))
+		case "codecs":
+			return on(1<<5, d.array(func() bool {
+				a.Codecs = append(a.Codecs, "")
+				return d.shared(&a.Codecs[len(a.Codecs)-1])
+			}))
+		case "keys":
+			return on(1<<6, d.array(func() bool {
+				a.Keys = append(a.Keys, appliance.Key{})
+				return d.key(&a.Keys[len(a.Keys)-1])
+			}))
+		case "accounts":
+			return on(1<<7, d.array(func() bool {
+				a.Accounts = append(a.Accounts, appliance.Account{})
+				return d.account(&a.Accounts[len(a.Accounts)-1])
+			}))
+		case "model":
+			return on(1<<8, d.shared(&a.Model))
+		case "notify_url_form":
+			return on(1<<9, d.shared(&a.NotifyURLForm))
+		}
+		return 0
+	})
+}
+
+func (d *fastDecoder) key(k *appliance.Key) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "type":
+			return on(1<<0, d.shared(&k.Type))
+		case "value":
+			return on(1<<1, d.str(&k.Value))
+		case "label":
+			return on(1<<2, d.shared(&k.Label))
+		case "account":
+			return on(1<<3, d.int(&k.Account))
+		}
+		return 0
+	})
+}
+
+func (d *fastDecoder) account(a *appliance.Account) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "extension":
+			return on(1<<0, d.str(&a.Extension))
+		case "password":
+			return on(1<<1, d.str(&a.Password))
+		case "display_name":
+			return on(1<<2, d.str(&a.DisplayName))
+		case "auth_id":
+			return on(1<<3, d.str(&a.AuthID))
+		case "sip_server":
+			return on(1<<4, d.shared(&a.SIPServer))
+		}
+		return 0
+	})
+}
+
+func (d *fastDecoder) event(e *appliance.Event) bool {
+	return d.object(func(name []byte) uint64 {
+		switch string(name) {
+		case "seq":
+			_, v, ok := d.integer(64, false)
+			e.Seq = v
+			return on(1<<0, ok)
+		case "time":
+			return on(1<<1, d.time(&e.Time))
+		case "mac":
+			return on(1<<2, d.text(&e.MAC))
+		case "kind":
+			return on(1<<3, d.shared(&e.Kind))
+		case "detail":
+			return on(1<<4, d.str(&e.Detail))
 		}
 		return 0
 	})
