@@ -187,13 +187,8 @@ func checkEvents(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	shared := make([]interner, runtime.GOMAXPROCS(0)) // one per worker
-	return decodeAll(len(evs), func(w, i int) error {
-		if shared[w] == nil {
-			shared[w] = interner{}
-		}
-		var e appliance.Event
-		if err := decodeEvent(evs[i].v, &e, shared[w]); err != nil {
+	return decodeAll(len(evs), func(_, i int) error {
+		if err := checkEvent(evs[i].v); err != nil {
 			return corruptf("event %d: %v", binary.BigEndian.Uint64(evs[i].k), err)
 		}
 		return nil

@@ -160,6 +160,9 @@ func TestFastDecodersAgree(t *testing.T) {
 	}
 	for _, b := range events {
 		decodeBoth(t, b, decodeEvent)
+		if got, want := checkEvent(b), decodeRecord(b, &appliance.Event{}); (got == nil) != (want == nil) {
+			t.Errorf("%s: checkEvent: %v, json/v2: %v", b, got, want)
+		}
 	}
 	tests := []struct {
 		rec  []byte
@@ -201,10 +204,16 @@ func FuzzDecodeAssignment(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b, decodeAssignment) })
 }
 
-// FuzzDecodeEvent: whatever the bytes, decodeEvent answers as json/v2.
+// FuzzDecodeEvent: whatever the bytes, decodeEvent and checkEvent answer
+// as json/v2.
 func FuzzDecodeEvent(f *testing.F) {
 	for _, b := range eventRecords(f) {
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { decodeBoth(t, b, decodeEvent) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		decodeBoth(t, b, decodeEvent)
+		if got, want := checkEvent(b), decodeRecord(b, &appliance.Event{}); (got == nil) != (want == nil) {
+			t.Fatalf("%s: checkEvent: %v, json/v2: %v", b, got, want)
+		}
+	})
 }
