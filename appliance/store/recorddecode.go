@@ -175,17 +175,43 @@ func (d *fastDecoder) text(dst interface{ UnmarshalText([]byte) error }) bool {
 	return ok && dst.UnmarshalText(s) == nil
 }
 
-// time reads a timestamp as json/v2 does (time.Time's UnmarshalText, then
-// its own RFC 3339 checks: a two-digit hour, a period before the fraction,
-// an offset in range) for the form encoding/json writes UTC times in,
-// 2006-01-02T15:04:05Z with up to nine fraction digits: json/v2's checks
-// pass on it. Any other form leaves the fast path.
+// time reads a timestamp in the form encoding/json writes UTC times in,
+// 2006-01-02T15:04:05Z with up to nine fraction digits, to what json/v2
+// reads (time.Time's UnmarshalText, whose range checks are repeated
+// here, then json/v2's own RFC 3339 checks, which pass on this form).
+// Any other form leaves the fast path.
 func (d *fastDecoder) time(dst *time.Time) bool {
 	s, ok := d.raw()
-	if !ok || len(s) < len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z' || s[12] == ':' || s[19] == ',' {
+	n := len(s)
+	if !ok || n < len("2006-01-02T15:04:05Z") || n == len("2006-01-02T15:04:05.Z") || n > len("2006-01-02T15:04:05.999999999Z") ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[n-1] != 'Z' || n > 20 && s[19] != '.' {
 		return false
 	}
-	return dst.UnmarshalText(s) == nil
+	num := func(i, j int) int {
+		v := 0
+		for _, c := range s[i:j] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	nsec := 0
+	if n > 20 {
+		nsec = num(20, n-1)
+		for range 9 - (n - 21) {
+			nsec *= 10
+		}
+	}
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 || nsec < 0 ||
+		day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return false
+	}
+	*dst = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return true
 }
 
 // integer reads a JSON integer (no fraction, no exponent) that fits in

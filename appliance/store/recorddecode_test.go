@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -66,6 +67,15 @@ func phoneRecords(t testing.TB) [][]byte {
 		`{"mac":"000B82ABCDEF","last_download":{"time":"2026-11-30T08:00:00.Z"}}`,    //
 		`{"mac":"000B82ABCDEF","notify":{"time":"2026-11-30T08:00:00.123456789Z"}}`,  //
 		`{"mac":"000B82ABCDEF","notify":{"time":"2026-11-30T08:00:00.1234567891Z"}}`, //
+		`{"mac":"000B82ABCDEF","first_seen":"2024-02-29T23:59:59.000000001Z"}`,       // leap day
+		`{"mac":"000B82ABCDEF","first_seen":"2026-02-29T00:00:00Z"}`,                 // not a leap year
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-31T00:00:00Z"}`,                 //
+		`{"mac":"000B82ABCDEF","first_seen":"2026-13-01T00:00:00Z"}`,                 //
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T23:60:00Z"}`,                 //
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T23:59:60Z"}`,                 // leap second
+		`{"mac":"000B82ABCDEF","first_seen":"0000-01-01T00:00:00.5Z"}`,               //
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30t08:00:00z"}`,                 //
+		`{"mac":"000B82ABCDEF","first_seen":"2026-11-30T08:00:00.-1Z"}`,              //
 		`{"MAC":"000B82ABCDEF"}`,                                                     // another case
 	} {
 		out = append(out, []byte(s))
@@ -216,4 +226,21 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("%s: checkEvent: %v, json/v2: %v", b, got, want)
 		}
 	})
+}
+
+// TestFastTimesAgree runs the timestamp reader over every month and day
+// number around the valid ranges (leap years included) and some times of
+// day, against json/v2.
+func TestFastTimesAgree(t *testing.T) {
+	clocks := []string{"00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "08:00:00.1", "08:00:00.123456789", "08:00:00.1234567890"}
+	for _, year := range []int{0, 1900, 2000, 2024, 2026, 9999} {
+		for month := 0; month <= 13; month++ {
+			for day := 0; day <= 32; day++ {
+				for _, clock := range clocks {
+					b := fmt.Appendf(nil, `{"mac":"000B82ABCDEF","last_seen":"%04d-%02d-%02dT%sZ"}`, year, month, day, clock)
+					decodeBoth(t, b, decodePhone)
+				}
+			}
+		}
+	}
 }
