@@ -1,6 +1,13 @@
 package provision
 
-import "github.com/pnpbox/pnpbox/appliance"
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pnpbox/pnpbox/appliance"
+)
 
 // A press asks MayNotify of every pending phone, and MayNotify's last and
 // costliest question is CheckRender: a dry render of the phone's config
@@ -63,4 +70,54 @@ func (c *Coordinator) rememberCheckLocked(p *appliance.Phone, a appliance.Assign
 	}
 	model, admin := renderInputs(p, a, c.settings)
 	c.checks[p.MAC] = renderVerdict{model: model, admin: admin, err: err}
+}
+
+// checkPendingLocked runs the render check of every phone in ms that a
+// press would send a NOTIFY to and has no current answer for, on every
+// core, and remembers the answers: the press that follows finds them all.
+// The first press after an import checks every pending phone; on one core
+// under the lock that was most of its time. The caller holds c.mu, which
+// keeps the phones, assignments and settings the checks read unchanged
+// while they run (CheckRender only reads them).
+func (c *Coordinator) checkPendingLocked(ms []appliance.MAC, now time.Time) {
+	type job struct {
+		p   *appliance.Phone
+		a   appliance.Assignment
+		err error
+	}
+	var jobs []job
+	for _, m := range ms {
+		p := c.phones[m]
+		a, assigned := c.assignments[m]
+		if !IsPending(p, assigned, now) {
+			continue
+		}
+		// MayNotify asks for the render check only when everything else
+		// allows the NOTIFY; answered from the last check, it is not asked.
+		mayNotify(p, &a, c.inflight[m], c.settings, func() error {
+			model, admin := renderInputs(p, a, c.settings)
+			if v, ok := c.checks[m]; !ok || v.model != model || v.admin != admin {
+				jobs = append(jobs, job{p: p, a: a})
+			}
+			return nil
+		})
+	}
+	const perWorker = 32 // below this, starting a goroutine costs more than it saves
+	workers := min(runtime.GOMAXPROCS(0), len(jobs)/perWorker)
+	if workers < 2 {
+		return // the press checks them itself
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(jobs); i = int(next.Add(1)) - 1 {
+				jobs[i].err = CheckRender(jobs[i].p, jobs[i].a, c.settings)
+			}
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		c.rememberCheckLocked(j.p, j.a, j.err)
+	}
 }

@@ -49,7 +49,7 @@ func TestRenderCheckFollowsItsInputs(t *testing.T) {
 	press("pressed again", true, "")
 
 	d.Model, d.Dialog.CallID = "GXP1610", "c2" // no programmable keys
-	f.c.discover(d) // a failed phone is retried when it announces itself
+	f.c.discover(d)                            // a failed phone is retried when it announces itself
 	f.c.notifWG.Wait()
 	press("now a GXP1610", false, "config cannot be rendered")
 
@@ -70,4 +70,54 @@ func TestRenderCheckFollowsItsInputs(t *testing.T) {
 	// The site's phone admin password is an input too.
 	f.settings(t, `{"phone_admin_password":"Site-admin-1"}`)
 	press("site admin password", true, "")
+}
+
+// A press with many phones to check checks them on every core; its
+// answer is the rule's all the same: the phones whose config cannot be
+// rendered are skipped with the renderer's reason, the others sent.
+func TestPressChecksManyPhones(t *testing.T) {
+	f := newFixture(t)
+	a := assignment
+	a.Model = "GXP2140" // pre-staged for it
+	a.Keys = []appliance.Key{{Type: "blf", Value: "202"}}
+	const n = 200
+	want := map[appliance.MAC]bool{} // sent
+	for i := range n {
+		m := appliance.MAC{0x00, 0x0b, 0x82, 0, byte(i >> 8), byte(i)}
+		if _, err := f.c.Assign(m, a); err != nil {
+			t.Fatal(err)
+		}
+		d := disc(m, fmt.Sprintf("198.18.%d.%d", 1+i/250, 1+i%250), fmt.Sprintf("call-%d", i))
+		if i%10 == 3 {
+			d.Model = "GXP1610" // no programmable keys
+		}
+		f.c.discover(d)
+		want[m] = i%10 != 3
+	}
+	f.c.mu.Lock()
+	f.c.checks = nil // nothing remembered: the press checks every phone
+	f.c.mu.Unlock()
+	sum, err := f.c.ProvisionAll()
+	f.c.notifWG.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[appliance.MAC]bool{}
+	for _, m := range sum.Sent {
+		got[m] = true
+	}
+	for _, sk := range sum.Skipped {
+		if !strings.Contains(sk.Reason, "config cannot be rendered") || !strings.Contains(sk.Reason, "GXP1610") {
+			t.Errorf("%s skipped: %q, want the render failure", sk.MAC, sk.Reason)
+		}
+		got[sk.MAC] = false
+	}
+	if len(got) != n {
+		t.Fatalf("press answered for %d phones, want %d", len(got), n)
+	}
+	for m, sent := range want {
+		if got[m] != sent {
+			t.Errorf("%s: sent %v, want %v", m, got[m], sent)
+		}
+	}
 }
