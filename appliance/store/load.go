@@ -256,9 +256,10 @@ func decodeRecord(v []byte, out any) error {
 type kv struct{ k, v []byte }
 
 // decodeAll calls decode(w, i) for every i in [0, n) on up to GOMAXPROCS
-// goroutines (w, in [0, GOMAXPROCS), names the goroutine: no two calls
-// with the same w run at once), and returns the error of the lowest i that failed (the
-// first in key order, as a sequential walk would), or nil.
+// goroutines, and returns the error of the lowest i that failed (the first
+// in key order, as a sequential walk would), or nil. w, in [0,
+// GOMAXPROCS), names the goroutine: no two calls with the same w run at
+// once, so decode may keep per-w state without locking.
 //
 // Work is handed out in small chunks in index order rather than split in
 // equal ranges: the records are not equally costly (a phone takes about
