@@ -3,7 +3,9 @@
 # provisioned phones, then starts pnpd on it BENCH_RUNS (5) times and
 # reports the time from exec to the first /healthz 200 (and the CPU time
 # pnpd used until then), and pnpd's VmRSS
-# 2 s after that. BENCH_PNPD: a pnpd binary (default: built here).
+# 2 s after that; then the medians and the load average (wall times on a
+# shared machine measure the neighbours too). BENCH_PNPD: a pnpd binary
+# (default: built here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${BENCH_PHONES:-10000} runs=${BENCH_RUNS:-5} port=${BENCH_HTTP_PORT:-18193}
@@ -39,4 +41,9 @@ for r in $(seq 0 "$runs"); do
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   [ "$r" -eq 0 ] && continue
   printf 'run %d: %d phones, ready in %d ms (CPU %d ms), VmRSS %.1f MiB\n' "$r" "$n" $(((t1 - t0) / 1000000)) "$cpu" "$(echo "$rss / 1024" | bc -l)"
+  echo "$(((t1 - t0) / 1000000)) $cpu $rss" >>"$work/runs"
 done
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+printf 'median of %d: ready in %s ms (CPU %s ms), VmRSS %.1f MiB; load average %s\n' "$runs" \
+  "$(cut -d' ' -f1 "$work/runs" | median)" "$(cut -d' ' -f2 "$work/runs" | median)" \
+  "$(echo "$(cut -d' ' -f3 "$work/runs" | median) / 1024" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"

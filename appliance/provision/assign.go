@@ -45,6 +45,7 @@ func (c *Coordinator) Assign(m appliance.MAC, a appliance.Assignment) (appliance
 		return a, err
 	}
 	c.setAssignmentLocked(m, a)
+	c.rememberCheckLocked(check, a, nil) // the door's check above, same inputs
 	p = c.putPhoneLocked(np)
 	c.log.Info("assigned", "mac", m.String(), "extension", a.Extension, "state", string(np.State))
 	if c.settings.ProvisionMode == appliance.ModeAuto && c.canNotifyLocked(p) == nil {
@@ -118,14 +119,17 @@ func (c *Coordinator) assignedPhoneLocked(m appliance.MAC, detail string, reserv
 }
 
 // setAssignmentLocked and deleteAssignmentLocked change the in-memory
-// assignments (after the store has them) and bump gen, which tells work
-// planned outside the lock that the assignments changed under it.
+// assignments (after the store has them), drop the phone's last render
+// check (rendercheck.go) and bump gen, which tells work planned outside
+// the lock that the assignments changed under it.
 func (c *Coordinator) setAssignmentLocked(m appliance.MAC, a appliance.Assignment) {
 	c.assignments[m] = a
+	delete(c.checks, m)
 	c.gen++
 }
 
 func (c *Coordinator) deleteAssignmentLocked(m appliance.MAC) {
 	delete(c.assignments, m)
+	delete(c.checks, m)
 	c.gen++
 }

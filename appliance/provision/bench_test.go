@@ -88,3 +88,49 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProvisionAll1000 is one press of the button with 1,000 pending
+// phones (seen, assigned by CSV, their last NOTIFY refused so each press
+// finds them pending again): the time the press holds the coordinator's
+// lock. "again" is a press after one before it (each phone's render check
+// is answered from its last); "first" is the first press after the
+// assignments were imported (every phone's config is checked once). The
+// NOTIFYs' own ends are waited for outside the timer.
+func BenchmarkProvisionAll1000(b *testing.B) {
+	f := newFixture(b)
+	var csv bytes.Buffer
+	csv.WriteString(header)
+	for i := range 1000 {
+		m := appliance.MAC{0x00, 0x0b, 0x82, 0, byte(i >> 8), byte(i)}
+		f.c.discover(disc(m, fmt.Sprintf("198.18.%d.%d", 1+i/250, 1+i%250), fmt.Sprintf("call-%d", i)))
+		fmt.Fprintf(&csv, "%s,%d,pw-%d-secret,Phone %d,,,,,GXP2140\n", m, 1000+i, i, i)
+	}
+	if _, err := f.c.ImportCSV(&csv, false); err != nil {
+		b.Fatal(err)
+	}
+	f.n.SetResult(appliance.NotifyRefused)
+	for _, bc := range []struct {
+		name  string
+		first bool
+	}{{"again", false}, {"first", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if bc.first {
+					b.StopTimer()
+					f.c.mu.Lock()
+					f.c.checks = nil // as a CSV import leaves them
+					f.c.mu.Unlock()
+					b.StartTimer()
+				}
+				sum, err := f.c.ProvisionAll()
+				if err != nil || len(sum.Sent) != 1000 {
+					b.Fatalf("press: sent %d, skipped %v, %v", len(sum.Sent), sum.Skipped, err)
+				}
+				b.StopTimer()
+				f.c.notifWG.Wait()
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -8,13 +8,14 @@ import (
 	"github.com/pnpbox/pnpbox/appliance/profile"
 )
 
-// canNotifyLocked is MayNotify for p with the coordinator's facts.
+// canNotifyLocked is MayNotify for p with the coordinator's facts (the
+// render check answered from p's last one when its inputs are unchanged).
 func (c *Coordinator) canNotifyLocked(p *appliance.Phone) error {
 	var ap *appliance.Assignment
 	if a, ok := c.assignments[p.MAC]; ok {
 		ap = &a
 	}
-	return MayNotify(p, ap, c.inflight[p.MAC], c.settings)
+	return mayNotify(p, ap, c.inflight[p.MAC], c.settings, func() error { return c.checkRenderLocked(p, *ap) })
 }
 
 // startNotifyLocked sends p its NOTIFY in the background; the caller holds

@@ -44,6 +44,13 @@ func IsPending(p *appliance.Phone, assigned bool, now time.Time) bool {
 // ErrNoAssignment, ErrDisplaced, ErrNotSeen, ErrBusy, ErrDenied,
 // ErrUnsupported, ErrNoSIPServer and ErrCannotRender.
 func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site appliance.Settings) error {
+	return mayNotify(p, a, inFlight, site, func() error { return CheckRender(p, *a, site) })
+}
+
+// mayNotify is MayNotify with the render check given: checkRender answers
+// CheckRender(p, *a, site), asked only when every other condition holds
+// (the coordinator answers it from its last check: rendercheck.go).
+func mayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site appliance.Settings, checkRender func() error) error {
 	switch {
 	case a == nil:
 		return ErrNoAssignment
@@ -62,7 +69,7 @@ func MayNotify(p *appliance.Phone, a *appliance.Assignment, inFlight bool, site 
 		// The phone would download a config it cannot register with.
 		return ErrNoSIPServer
 	}
-	if err := CheckRender(p, *a, site); err != nil {
+	if err := checkRender(); err != nil {
 		// The phone would be told to fetch a file the box cannot write.
 		return fmt.Errorf("%w: %v", ErrCannotRender, err)
 	}
@@ -79,14 +86,7 @@ var ErrCannotRender = errors.New("its config cannot be rendered")
 // the box has not seen (only MAC and Model count then). The error is a
 // *appliance.FieldError naming the field.
 func CheckRender(p *appliance.Phone, a appliance.Assignment, site appliance.Settings) error {
-	model := p.Model
-	if model == "" {
-		model = a.Model
-	}
-	admin := site.PhoneAdminPassword
-	if admin == "" {
-		admin = p.AdminPassword
-	}
+	model, admin := renderInputs(p, a, site)
 	// The config server path is the box's own address in the real file;
 	// any valid one does for the check.
 	return profile.Check(profile.Input{MAC: p.MAC, Model: model, Assignment: a, Site: site.PhoneSettings,

@@ -41,7 +41,9 @@ func (c *Coordinator) ProvisionAll() (Summary, error) {
 	sum := Summary{Sent: []appliance.MAC{}, Skipped: []Skip{}, Pooled: []Grant{}}
 	noted, poolErr := c.grantPoolLocked(&sum)
 	now := c.now()
-	for _, m := range c.sortedMACsLocked() {
+	macs := c.sortedMACsLocked()
+	c.checkPendingLocked(macs, now)
+	for _, m := range macs {
 		p := c.phones[m]
 		if _, assigned := c.assignments[m]; !IsPending(p, assigned, now) {
 			continue

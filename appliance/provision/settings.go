@@ -44,7 +44,8 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	if err := profile.CheckSite(next.PhoneSettings, BoxConfigProtocols()); err != nil {
 		return c.settings, err
 	}
-	if err := c.checkAssignmentsLocked(next); err != nil {
+	checked, err := c.checkAssignmentsLocked(next)
+	if err != nil {
 		return c.settings, err
 	}
 	ev := event(appliance.MAC{}, appliance.EventSettings, "settings changed")
@@ -54,6 +55,10 @@ func (c *Coordinator) UpdateSettings(edit func(appliance.Settings) (appliance.Se
 	wasAuto := c.settings.ProvisionMode == appliance.ModeAuto
 	c.settings = next
 	c.gen++
+	c.checks = nil // checked under the old settings; checked holds the new answers
+	for _, v := range checked {
+		c.rememberCheckLocked(v.p, c.assignments[v.p.MAC], v.err)
+	}
 	if !wasAuto && next.ProvisionMode == appliance.ModeAuto {
 		now := c.now()
 		for _, m := range c.sortedMACsLocked() {
@@ -85,7 +90,11 @@ func BoxConfigProtocols() []string {
 // under the current settings too does not block the change. The error is a
 // *appliance.FieldError on the setting when the failing value comes from
 // the settings, else on "settings" with the phone's field in the message.
-func (c *Coordinator) checkAssignmentsLocked(next appliance.Settings) error {
+//
+// It returns every phone's answer under next (p is a stand-in for a phone
+// not seen yet), for the coordinator to remember once next is in force.
+func (c *Coordinator) checkAssignmentsLocked(next appliance.Settings) ([]checked, error) {
+	var out []checked
 	for _, m := range c.sortedMACsLocked() {
 		a, ok := c.assignments[m]
 		if !ok {
@@ -96,6 +105,7 @@ func (c *Coordinator) checkAssignmentsLocked(next appliance.Settings) error {
 			p = &appliance.Phone{MAC: m}
 		}
 		err := CheckRender(p, a, next)
+		out = append(out, checked{p, err})
 		if err == nil || CheckRender(p, a, c.settings) != nil {
 			// Fine, or already failing before this change (an old
 			// database): MayNotify keeps that phone from being notified,
@@ -104,12 +114,19 @@ func (c *Coordinator) checkAssignmentsLocked(next appliance.Settings) error {
 		}
 		var fe *appliance.FieldError
 		if !errors.As(err, &fe) {
-			return err
+			return nil, err
 		}
 		if f, fromSite := strings.CutPrefix(fe.Field, "settings."); fromSite {
-			return &appliance.FieldError{Field: f, Msg: fmt.Sprintf("phone %s (extension %s) could not be provisioned: %s", m, a.Extension, fe.Msg)}
+			return nil, &appliance.FieldError{Field: f, Msg: fmt.Sprintf("phone %s (extension %s) could not be provisioned: %s", m, a.Extension, fe.Msg)}
 		}
-		return &appliance.FieldError{Field: "settings", Msg: fmt.Sprintf("phone %s (extension %s) could not be provisioned with these settings: its %s: %s", m, a.Extension, fe.Field, fe.Msg)}
+		return nil, &appliance.FieldError{Field: "settings", Msg: fmt.Sprintf("phone %s (extension %s) could not be provisioned with these settings: its %s: %s", m, a.Extension, fe.Field, fe.Msg)}
 	}
-	return nil
+	return out, nil
+}
+
+// checked is one phone's render check (p may be a stand-in for a phone
+// not seen yet).
+type checked struct {
+	p   *appliance.Phone
+	err error
 }

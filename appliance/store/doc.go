@@ -11,7 +11,8 @@
 // calling Apply, so a flood never becomes one commit per packet.
 //
 // Where things are: opening and the lock (store.go, lock.go), reading
-// (load.go, events.go) and writing (write.go) the records, checking a file
+// (load.go, events.go; the records' direct reader in recorddecode.go over
+// fastjson.go) and writing (write.go) the records, checking a file
 // before bbolt trusts it (verify.go, over the raw page walk in
 // pagewalk.go), replacing a damaged file (recover.go), schema upgrades
 // (migrate.go), snapshot files (snapshot.go), backup and restore

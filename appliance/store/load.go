@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -91,11 +92,15 @@ func load(tx *bolt.Tx) (Contents, error) {
 	phones := make([]appliance.Phone, len(phoneKV))
 	assigns := make([]appliance.Assignment, len(assignKV))
 	macs := make([]appliance.MAC, len(assignKV))
-	err = decodeAll(len(phoneKV)+len(assignKV), func(i int) error {
+	shared := make([]interner, runtime.GOMAXPROCS(0)) // one per worker
+	err = decodeAll(len(phoneKV)+len(assignKV), func(w, i int) error {
 		if i < len(phoneKV) {
 			k, v := phoneKV[i].k, phoneKV[i].v
 			p := &phones[i]
-			if err := decodeRecord(v, p); err != nil {
+			if shared[w] == nil {
+				shared[w] = interner{}
+			}
+			if err := decodePhone(v, p, shared[w]); err != nil {
 				return corruptf("phone %q: %v", k, err)
 			}
 			if p.MAC.String() != string(k) {
@@ -109,7 +114,10 @@ func load(tx *bolt.Tx) (Contents, error) {
 		if err != nil {
 			return corruptf("assignment key %q: %v", k, err)
 		}
-		if err := decodeRecord(v, &assigns[i]); err != nil {
+		if shared[w] == nil {
+			shared[w] = interner{}
+		}
+		if err := decodeAssignment(v, &assigns[i], shared[w]); err != nil {
 			return corruptf("assignment %s: %v", k, err)
 		}
 		macs[i] = mac
@@ -179,9 +187,8 @@ func checkEvents(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	return decodeAll(len(evs), func(i int) error {
-		var e appliance.Event
-		if err := decodeRecord(evs[i].v, &e); err != nil {
+	return decodeAll(len(evs), func(_, i int) error {
+		if err := checkEvent(evs[i].v); err != nil {
 			return corruptf("event %d: %v", binary.BigEndian.Uint64(evs[i].k), err)
 		}
 		return nil
@@ -193,6 +200,19 @@ func checkEvents(tx *bolt.Tx) error {
 // user agent and interface strings are the same thousands of times over,
 // and each decoded record would otherwise hold its own copies.
 type interner map[string]string
+
+// bytes returns b as a string, the shared copy when there is one. A nil
+// interner shares nothing.
+func (in interner) bytes(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if in != nil && len(v) > 0 && len(in) < 4096 {
+		in[v] = v
+	}
+	return v
+}
 
 func (in interner) s(p *string) {
 	if *p == "" {
@@ -235,32 +255,56 @@ func decodeRecord(v []byte, out any) error {
 // kv is one record as bbolt holds it (valid while its transaction is open).
 type kv struct{ k, v []byte }
 
-// decodeAll calls decode(i) for every i in [0, n) on up to GOMAXPROCS
-// goroutines, and returns the error of the lowest i that failed (the
-// first in key order, as a sequential walk would), or nil.
-func decodeAll(n int, decode func(i int) error) error {
+// decodeAll calls decode(w, i) for every i in [0, n) on up to GOMAXPROCS
+// goroutines, and returns the error of the lowest i that failed (the first
+// in key order, as a sequential walk would), or nil. w, in [0,
+// GOMAXPROCS), names the goroutine: no two calls with the same w run at
+// once, so decode may keep per-w state without locking.
+//
+// Work is handed out in small chunks in index order rather than split in
+// equal ranges: the records are not equally costly (a phone takes about
+// five times an assignment's time), and equal ranges left one core idle
+// for most of a start.
+func decodeAll(n int, decode func(w, i int) error) error {
+	const chunk = 64
 	workers := min(runtime.GOMAXPROCS(0), n/256+1)
-	errs := make([]error, workers)
+	type failure struct {
+		i   int
+		err error
+	}
+	fails := make([]failure, workers)
+	var next atomic.Int64
+	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for w := range workers {
+		fails[w].i = n
 		wg.Go(func() {
-			// Contiguous ranges: each worker stops at its own first error.
-			lo, hi := n*w/workers, n*(w+1)/workers
-			for i := lo; i < hi; i++ {
-				if err := decode(i); err != nil {
-					errs[w] = err
+			// Chunks are taken in increasing order, so once one failed every
+			// chunk not yet taken lies above it: stop taking them. Chunks
+			// already taken finish, so the lowest failure is always found.
+			for !failed.Load() {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
 					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					if err := decode(w, i); err != nil {
+						fails[w] = failure{i, err}
+						failed.Store(true)
+						return
+					}
 				}
 			}
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err // ranges are in order: this is the lowest i
+	first := failure{i: n}
+	for _, f := range fails {
+		if f.i < first.i {
+			first = f
 		}
 	}
-	return nil
+	return first.err
 }
 
 func schemaOf(tx *bolt.Tx) (int, error) {
