@@ -72,6 +72,18 @@ const maxReportedRows = 1000
 // A good file is committed in one transaction. With dryRun nothing is
 // written; the result says what would change.
 func (c *Coordinator) ImportCSV(r io.Reader, dryRun bool) (ImportResult, error) {
+	res, err := c.importCSV(r, dryRun)
+	if res.Rows >= 1000 {
+		// Reading, checking and writing thousands of rows leaves several
+		// times the store's size in garbage: hand it back to the system
+		// now (outside the lock), as New does after loading a large store,
+		// so the box's resident size after an import is what it holds.
+		releaseMemory()
+	}
+	return res, err
+}
+
+func (c *Coordinator) importCSV(r io.Reader, dryRun bool) (ImportResult, error) {
 	file, err := assigncsv.Read(r)
 	if err != nil {
 		re := assigncsv.RowError{Error: err.Error()}

@@ -118,6 +118,29 @@ func (c *Coordinator) Phones() []Entry {
 	return out
 }
 
+// MACs returns the MACs of every phone the box knows, in the order of
+// Phones. With Entries it lists the phones a part at a time, so a list
+// of thousands never has to be copied whole (the API's phone list).
+func (c *Coordinator) MACs() []appliance.MAC {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sortedMACsLocked()
+}
+
+// Entries returns the phones of ms, in that order, leaving out any the box
+// no longer knows.
+func (c *Coordinator) Entries(ms []appliance.MAC) []Entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Entry, 0, len(ms))
+	for _, m := range ms {
+		if p := c.phones[m]; p != nil {
+			out = append(out, c.entryLocked(p))
+		}
+	}
+	return out
+}
+
 // Phone returns one phone.
 func (c *Coordinator) Phone(m appliance.MAC) (Entry, error) {
 	c.mu.Lock()

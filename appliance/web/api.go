@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -98,13 +101,39 @@ func (s *server) macParam(w http.ResponseWriter, r *http.Request) (appliance.MAC
 	return m, true
 }
 
+// phones answers with every phone, written a few hundred at a time: the
+// same bytes writeJSON would give the whole list, without the whole list
+// (10,000 phones are about 8 MB of JSON) ever being in memory. A phone
+// forgotten meanwhile is left out; one seen meanwhile is not listed.
 func (s *server) phones(w http.ResponseWriter, r *http.Request) {
-	entries := s.Coord.Phones()
-	out := make([]phoneJSON, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, toJSON(e))
+	macs := s.Coord.MACs()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	n := 0
+	for part := range slices.Chunk(macs, 256) {
+		for _, e := range s.Coord.Entries(part) {
+			b, err := json.MarshalIndent(toJSON(e), "  ", "  ")
+			if err != nil {
+				s.Log.Error("phone list", "err", err)
+				return
+			}
+			if n == 0 {
+				bw.WriteString("[\n  ")
+			} else {
+				bw.WriteString(",\n  ")
+			}
+			bw.Write(b)
+			n++
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	if n == 0 {
+		bw.WriteString("[]\n")
+	} else {
+		bw.WriteString("\n]\n")
+	}
+	bw.Flush()
 }
 
 func (s *server) phone(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -158,4 +160,40 @@ func TestSettingsMasked(t *testing.T) {
 	if code := b.admin.Call(t, "PUT", "/api/settings", `{"provision_mode":"sometimes"}`, &e); code != 400 || e.Field != "provision_mode" {
 		t.Errorf("bad provision_mode: %d %+v", code, e)
 	}
+}
+
+// TestPhoneListStreamed: the phone list, written a part at a time, is
+// byte for byte what encoding the whole list at once gives, across parts
+// (600 phones: three parts of 256), with and without an empty store.
+func TestPhoneListStreamed(t *testing.T) {
+	b := newTestBox(t)
+	whole := func() []byte {
+		var out []phoneJSON
+		for _, e := range b.coord.Phones() {
+			out = append(out, toJSON(e))
+		}
+		if out == nil {
+			out = []phoneJSON{}
+		}
+		w := httptest.NewRecorder()
+		writeJSON(w, 200, out)
+		return w.Body.Bytes()
+	}
+	check := func(n int) {
+		res := b.admin.Fetch(t, "GET", "/api/phones", "", nil)
+		if want := whole(); res.Code != 200 || !bytes.Equal(res.Body, want) {
+			t.Fatalf("%d phones: %d, %d bytes, want the %d of the whole list:\n%.300s\nwant\n%.300s", n, res.Code, len(res.Body), len(want), res.Body, want)
+		}
+	}
+	check(0)
+	var csv strings.Builder
+	csv.WriteString("mac,extension,password\n")
+	for i := range 600 {
+		fmt.Fprintf(&csv, "000B8240%04X,%d,pw-%d-secret\n", i, 1000+i, i)
+	}
+	if res := b.admin.Fetch(t, "POST", "/api/assignments/import", "text/csv", strings.NewReader(csv.String())); res.Code != 200 {
+		t.Fatalf("import: %d %s", res.Code, res.Body)
+	}
+	b.announce("000B82112233", "198.18.0.10")
+	check(601)
 }
