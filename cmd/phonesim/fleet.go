@@ -188,6 +188,7 @@ type Result struct {
 	Got200          bool   `json:"got_200"`
 	Got200Try       int    `json:"got_200_try"` // which try the 200 answered; 0 without one
 	Got200Ms        *int64 `json:"got_200_ms"`  // from the first try to the 200
+	Got200Us        *int64 `json:"got_200_us"`  // the same in microseconds (benchmarks)
 	ResponsesLost   int    `json:"responses_lost"`
 
 	Notify       bool   `json:"notify"`        // a NOTIFY came before the phone gave up

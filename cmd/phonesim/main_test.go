@@ -54,7 +54,7 @@ func wantPhone(b *fakeBox, firstIP string, i int) Result {
 }
 
 var ignoreTimes = cmp.Options{
-	cmpopts.IgnoreFields(Result{}, "SIPPort", "Got200Ms", "NotifyMs"),
+	cmpopts.IgnoreFields(Result{}, "SIPPort", "Got200Ms", "Got200Us", "NotifyMs"),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -78,8 +78,8 @@ func TestRunProvisions(t *testing.T) {
 			rep.Provisioned, rep.Total, rep.Ended, rep.Seed, n, n)
 	}
 	for _, p := range rep.Phones {
-		if p.Got200Ms == nil || p.NotifyMs == nil {
-			t.Errorf("%s: got_200_ms %v, notify_ms %v; want both", p.MAC, p.Got200Ms, p.NotifyMs)
+		if p.Got200Ms == nil || p.Got200Us == nil || p.NotifyMs == nil {
+			t.Errorf("%s: got_200_ms %v, got_200_us %v, notify_ms %v; want all", p.MAC, p.Got200Ms, p.Got200Us, p.NotifyMs)
 		}
 	}
 

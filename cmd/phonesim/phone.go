@@ -123,7 +123,7 @@ func (p *phone) run(ctx context.Context) {
 	p.record(func(r *Result) {
 		r.SubscribeTries, r.SubscribeStatus, r.Got200 = boot.tries, boot.status, boot.ok
 		if boot.ok {
-			r.Got200Try, r.Got200Ms = boot.okTry, ms(boot.okAfter)
+			r.Got200Try, r.Got200Ms, r.Got200Us = boot.okTry, ms(boot.okAfter), us(boot.okAfter)
 		}
 		r.ResponsesLost += boot.lost
 	})
@@ -249,5 +249,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 func ms(d time.Duration) *int64 {
 	v := d.Milliseconds()
+	return &v
+}
+
+func us(d time.Duration) *int64 {
+	v := d.Microseconds()
 	return &v
 }

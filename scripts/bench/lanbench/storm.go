@@ -22,6 +22,7 @@ type phonesimReport struct {
 		Got200    bool   `json:"got_200"`
 		Got200Try int    `json:"got_200_try"`
 		Got200Ms  *int64 `json:"got_200_ms"`
+		Got200Us  *int64 `json:"got_200_us"` // phonesim since it has it; else whole milliseconds
 	} `json:"phones"`
 }
 
@@ -38,8 +39,10 @@ func ms(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "–"
+	case v < 0.1:
+		return "<0.1 ms"
 	case v < 1:
-		return "<1 ms"
+		return fmt.Sprintf("%.2f ms", v)
 	case v < 10:
 		return fmt.Sprintf("%.1f ms", v)
 	default:
@@ -69,7 +72,10 @@ func (s *suite) phonesim(ctx context.Context, n int, spread time.Duration, targe
 		if p.Got200Try == 1 {
 			r.firstTry++
 		}
-		if p.Got200Ms != nil {
+		switch {
+		case p.Got200Us != nil:
+			lat = append(lat, float64(*p.Got200Us)/1000)
+		case p.Got200Ms != nil:
 			lat = append(lat, float64(*p.Got200Ms))
 		}
 	}
