@@ -11,11 +11,7 @@ import (
 // downloads. Both off by default, and both leave an event.
 func TestDownloadGuards(t *testing.T) {
 	b := newTestBox(t)
-	b.announce("000B82112233", "198.18.0.10")
-	if code := b.admin.Call(t, "PUT", "/api/phones/000B82112233/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
-		t.Fatal(code)
-	}
-	path := b.configPath("000B82112233")
+	path, _ := b.assignedPhone()
 	h := b.srv.Config.Handler
 	get := func(ip string) int {
 		r := httptest.NewRequest("GET", path, nil)

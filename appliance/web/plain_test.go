@@ -62,6 +62,18 @@ func serveStd(t *testing.T, b *testBox, ln net.Listener) func() {
 	}
 }
 
+// assignedPhone is phone 000B82112233 seen at 198.18.0.10 and assigned
+// extension 201: its config path and token.
+func (b *testBox) assignedPhone() (path, token string) {
+	b.t.Helper()
+	b.announce("000B82112233", "198.18.0.10")
+	if code := b.admin.Call(b.t, "PUT", "/api/phones/000B82112233/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
+		b.t.Fatalf("assign: %d", code)
+	}
+	path = b.configPath("000B82112233")
+	return path, strings.Split(path, "/")[2]
+}
+
 // exchange sends the raw requests over one connection and reads as many
 // answers (HEAD's without a body).
 func exchange(t *testing.T, addr string, reqs ...string) []*http.Response {
@@ -125,12 +137,7 @@ func describe(res *http.Response) string {
 // for header (Date aside), and each config fetched is recorded once.
 func TestPlainServerSameAnswers(t *testing.T) {
 	b := newTestBox(t)
-	b.announce("000B82112233", "198.18.0.10")
-	if code := b.admin.Call(t, "PUT", "/api/phones/000B82112233/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
-		t.Fatal(code)
-	}
-	own := b.configPath("000B82112233")
-	token := strings.Split(own, "/")[2]
+	own, token := b.assignedPhone()
 	folder := "/p/" + token + "/"
 	// Both servers listen in turn on one address (the config holds it),
 	// and are called from addresses of their own (the 404 budget is per
@@ -220,12 +227,7 @@ func downloads(t *testing.T, b *testBox, mac string) int {
 // itself, not handed to net/http; everything else is handed on untouched.
 func TestServeFileFast(t *testing.T) {
 	b := newTestBox(t)
-	b.announce("000B82112233", "198.18.0.10")
-	if code := b.admin.Call(t, "PUT", "/api/phones/000B82112233/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
-		t.Fatal(code)
-	}
-	own := b.configPath("000B82112233")
-	token := strings.Split(own, "/")[2]
+	own, token := b.assignedPhone()
 	s := b.srv.Config.Handler.(*Handler).s
 	for _, c := range []struct {
 		method, uri string
@@ -262,11 +264,7 @@ func TestServeFileFast(t *testing.T) {
 // config.
 func BenchmarkServeFile(b *testing.B) {
 	box := newTestBox(b)
-	box.announce("000B82112233", "198.18.0.10")
-	if code := box.admin.Call(b, "PUT", "/api/phones/000B82112233/assignment", `{"extension":"201","password":"pw-201-secret"}`, nil); code != 200 {
-		b.Fatal(code)
-	}
-	own := box.configPath("000B82112233")
+	own, _ := box.assignedPhone()
 	h := box.srv.Config.Handler.(*Handler)
 	remote := &net.TCPAddr{IP: net.IPv4(198, 18, 0, 10), Port: 40000}
 	b.Run("fast", func(b *testing.B) {
