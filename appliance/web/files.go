@@ -129,9 +129,7 @@ func (s *server) serveFileFast(ctx *fasthttp.RequestCtx) bool {
 	a := s.answerFile(fileRequest{Remote: remote, Local: addrPortOf(ctx.LocalAddr()), Token: string(token), File: string(file),
 		UserAgent: string(ctx.UserAgent()), IfNoneMatch: string(ctx.Request.Header.Peek("If-None-Match"))})
 	h := &ctx.Response.Header
-	for _, kv := range securityHeader {
-		h.Set(kv[0], kv[1])
-	}
+	setSecurityHeaders(h)
 	switch a.Code {
 	case http.StatusOK, http.StatusNotModified:
 		h.Set("Etag", a.File.ETag)

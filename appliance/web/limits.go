@@ -26,9 +26,18 @@ func limitBodies(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n := bodyLimit(r.URL.Path); r.ContentLength > n {
 			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes; at most %d are accepted here", r.ContentLength, n))
+			writeError(w, http.StatusRequestEntityTooLarge, tooLarge(r.ContentLength, n))
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// tooLarge is the 413's message for a body of declared bytes (≤ 0: not
+// declared) against limit.
+func tooLarge(declared, limit int64) string {
+	if declared <= 0 {
+		return fmt.Sprintf("request body over %d bytes; at most %d are accepted here", limit, limit)
+	}
+	return fmt.Sprintf("request body of %d bytes; at most %d are accepted here", declared, limit)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -99,9 +100,16 @@ func (p *PlainServer) Serve(ln net.Listener) error {
 	p.pageQ, p.phoneQ = newConnQueue(ln.Addr()), newConnQueue(ln.Addr())
 	p.mu.Unlock()
 
-	errc := make(chan error, 2)
-	go func() { errc <- p.page.Serve(p.pageQ) }()
-	go func() { errc <- p.phones.Serve(p.phoneQ) }()
+	// Either server ending on its own (it should not) ends Serve too.
+	failed := make(chan error, 2)
+	serve := func(f func() error) {
+		if err := f(); !p.closed() {
+			failed <- fmt.Errorf("plain port: a server stopped: %v", err)
+			ln.Close()
+		}
+	}
+	go serve(func() error { return p.page.Serve(p.pageQ) })
+	go serve(func() error { return p.phones.Serve(p.phoneQ) })
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
@@ -109,13 +117,19 @@ func (p *PlainServer) Serve(ln net.Listener) error {
 			if p.closed() {
 				return http.ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() { // out of descriptors and the like: back off as net/http does
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
+			select {
+			case ferr := <-failed:
+				return ferr
+			default:
 			}
-			return err
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Out of descriptors and the like: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			p.log.Warn("http accept", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
 		}
 		delay = 0
 		go p.route(c)
@@ -194,8 +208,20 @@ func withLocalAddr(h http.Handler) http.Handler {
 // phoneRequestConfig gives a request on a phone's connection, once its
 // header is read, the body limit of its route and the time to read it.
 func phoneRequestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return fasthttp.RequestConfig{ReadTimeout: readTimeout, MaxRequestBodySize: int(bodyLimit(requestPath(h)))}
+}
+
+// requestPath is the path of h's request target, unescaped as sent.
+func requestPath(h *fasthttp.RequestHeader) string {
 	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
-	return fasthttp.RequestConfig{ReadTimeout: readTimeout, MaxRequestBodySize: int(bodyLimit(string(path)))}
+	return string(path)
+}
+
+// setSecurityHeaders is securityHeaders for an answer fasthttp writes.
+func setSecurityHeaders(h *fasthttp.ResponseHeader) {
+	for _, kv := range securityHeader {
+		h.Set(kv[0], kv[1])
+	}
 }
 
 // errorAnswer answers what fasthttp could not read as net/http would:
@@ -207,20 +233,13 @@ func errorAnswer(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &small):
 		ctx.Error("431 Request Header Fields Too Large", fasthttp.StatusRequestHeaderFieldsTooLarge)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		path, _, _ := bytes.Cut(ctx.Request.Header.RequestURI(), []byte("?"))
-		n := bodyLimit(string(path))
-		msg := fmt.Sprintf("request body over %d bytes; at most %d are accepted here", n, n)
-		if l := ctx.Request.Header.ContentLength(); l > 0 {
-			msg = fmt.Sprintf("request body of %d bytes; at most %d are accepted here", l, n)
-		}
-		for _, kv := range securityHeader {
-			ctx.Response.Header.Set(kv[0], kv[1])
-		}
+		setSecurityHeaders(&ctx.Response.Header)
 		ctx.Response.Header.Set("Content-Type", "application/json")
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		ctx.SetConnectionClose()
 		ctx.SetStatusCode(fasthttp.StatusRequestEntityTooLarge)
-		fmt.Fprintf(ctx, "{\n  \"error\": %q\n}\n", msg)
+		b, _ := json.MarshalIndent(map[string]string{"error": tooLarge(int64(ctx.Request.Header.ContentLength()), bodyLimit(requestPath(&ctx.Request.Header)))}, "", "  ")
+		ctx.Write(append(b, '\n'))
 	case isTimeout(err):
 		ctx.Error("408 Request Timeout", fasthttp.StatusRequestTimeout)
 	default:
