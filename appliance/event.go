@@ -10,6 +10,13 @@ type Event struct {
 	MAC    MAC       `json:"mac,omitzero"`
 	Kind   string    `json:"kind"`
 	Detail string    `json:"detail,omitempty"`
+	// Count is how many times it happened, when more than once: the same
+	// download repeated (same file, address, User-Agent and bytes) before
+	// the event was written, at most the coordinator's flush delay (250 ms)
+	// after Time, is this one event counted up, so a phone or script
+	// fetching in a loop cannot push the rest of the history out of the
+	// log. Absent (0) means once.
+	Count int `json:"count,omitempty"`
 }
 
 // Event kinds.

@@ -111,6 +111,10 @@ type Coordinator struct {
 	// changes; lazy: last-seen only) and their events.
 	dirtySoon, dirtyLazy map[appliance.MAC]bool
 	pendingEvents        []appliance.Event
+	// lastDownloadEvent is each phone's newest pending download event (its
+	// Seq), which a repeat of the same download counts into (journal.go).
+	lastDownloadEvent map[appliance.MAC]uint64
+	detailBuf         []byte // downloadDetail's buffer, reused under mu
 	flushErr             error     // last flush failure, nil when healthy
 	flushErrSince        time.Time // when flushes started failing
 	// configs are rendered configs served until an input changes
@@ -205,6 +209,7 @@ func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.dirtySoon = map[appliance.MAC]bool{}
 	c.dirtyLazy = map[appliance.MAC]bool{}
 	c.pendingEvents = nil
+	c.lastDownloadEvent = nil
 	c.configs = configCache{}
 	c.checks = nil
 	c.loads++

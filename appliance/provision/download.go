@@ -146,7 +146,8 @@ func (c *Coordinator) recordDownloadLocked(p *appliance.Phone, r DownloadRequest
 	p.LastDownload = &appliance.Download{Time: now, IP: r.Remote, UserAgent: ua, File: r.File, SHA256: sum}
 	was := p.State
 	c.transitionLocked(p, TrigDownload)
-	c.eventAtLocked(now, p.MAC, appliance.EventDownload, downloadDetail(r.File, r.Remote, ua, sum, notModified))
+	c.detailBuf = appendDownloadDetail(c.detailBuf[:0], r.File, r.Remote, ua, sum, notModified)
+	c.downloadEventLocked(now, p.MAC, c.detailBuf)
 	if p.State != was {
 		c.log.Info("config downloaded", "mac", p.MAC.String(), "ip", r.Remote.String(), "file", fileLabel(r.File), "state", string(p.State))
 	} else if c.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -155,11 +156,10 @@ func (c *Coordinator) recordDownloadLocked(p *appliance.Phone, r DownloadRequest
 	c.markSoon(p.MAC)
 }
 
-// downloadDetail is the download event's text:
+// appendDownloadDetail appends the download event's text to b:
 // "cfg….xml" to 198.18.0.100 (Grandstream GXP2140 1.0.11.23), sha256 0123456789ab
 // with ", not modified" after a 304.
-func downloadDetail(file string, ip netip.Addr, ua, sum string, notModified bool) string {
-	b := make([]byte, 0, 64+len(file)+len(ua))
+func appendDownloadDetail(b []byte, file string, ip netip.Addr, ua, sum string, notModified bool) []byte {
 	b = strconv.AppendQuote(b, fileLabel(file))
 	b = append(b, " to "...)
 	b = ip.AppendTo(b)
@@ -170,7 +170,7 @@ func downloadDetail(file string, ip netip.Addr, ua, sum string, notModified bool
 	if notModified {
 		b = append(b, ", not modified"...)
 	}
-	return string(b)
+	return b
 }
 
 // renderKey is everything a rendered config depends on beyond what gen

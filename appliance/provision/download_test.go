@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pnpbox/pnpbox/appliance"
 	"github.com/pnpbox/pnpbox/appliance/store"
 )
@@ -144,7 +145,7 @@ func TestDownloadNotModified(t *testing.T) {
 	var notMod int
 	for _, ev := range evs {
 		if ev.Kind == appliance.EventDownload && strings.HasSuffix(ev.Detail, ", not modified") {
-			notMod++
+			notMod += max(ev.Count, 1)
 		}
 	}
 	if notMod != 3 {
@@ -153,7 +154,8 @@ func TestDownloadNotModified(t *testing.T) {
 }
 
 // TestEveryDownloadRecorded: downloads from many goroutines while flushes
-// run are each counted on the phone and each written as an event.
+// run are each counted on the phone and each written into an event (one
+// event per repeat between flushes, its count saying how many).
 func TestEveryDownloadRecorded(t *testing.T) {
 	f := newFixture(t)
 	const phones, each = 8, 50
@@ -201,7 +203,7 @@ func TestEveryDownloadRecorded(t *testing.T) {
 	perPhone := map[appliance.MAC]int{}
 	for _, ev := range evs {
 		if ev.Kind == appliance.EventDownload {
-			perPhone[ev.MAC]++
+			perPhone[ev.MAC] += max(ev.Count, 1)
 		}
 	}
 	c, err := f.store.Load()
@@ -212,5 +214,73 @@ func TestEveryDownloadRecorded(t *testing.T) {
 		if perPhone[p.MAC] != each || p.Downloads != each {
 			t.Errorf("%s: %d download events, %d downloads stored; want %d", p.MAC, perPhone[p.MAC], p.Downloads, each)
 		}
+	}
+}
+
+// TestRepeatedDownloadsCounted: the same download repeated before a flush
+// is one event counted up; anything that tells it apart (another file,
+// address or User-Agent, a 304, another event of the phone in between, a
+// flush) starts a new event, so the log keeps its order and says the same.
+func TestRepeatedDownloadsCounted(t *testing.T) {
+	f := newFixture(t)
+	m := appliance.MAC{0x00, 0x0b, 0x82, 0, 0, 1}
+	f.c.discover(disc(m, "198.18.0.100", "c1"))
+	if _, err := f.c.Assign(m, appliance.Assignment{Extension: "201", Password: "pw-secret-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.flush(true); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := f.c.Phone(m)
+	base := DownloadRequest{Token: e.Phone.Token, File: "cfg.xml", Remote: e.Phone.IP, UserAgent: "Grandstream GXP2140",
+		Local: netip.MustParseAddrPort("198.18.0.1:80")}
+	get := func(n int, edit func(*DownloadRequest)) {
+		t.Helper()
+		r := base
+		if edit != nil {
+			edit(&r)
+		}
+		for range n {
+			if _, err := f.c.Download(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	get(1000, nil)
+	get(2, func(r *DownloadRequest) { r.UserAgent = "Grandstream GXP2140 1.0.11.23" })
+	get(1, func(r *DownloadRequest) { r.File = "cfg" + m.Lower() + ".xml" })
+	get(3, func(r *DownloadRequest) { r.IfNoneMatch = "*" })
+	get(1, nil)
+	f.c.mu.Lock()
+	f.c.eventLocked(m, appliance.EventNotify, "between")
+	f.c.mu.Unlock()
+	get(1, nil)
+	if err := f.c.flush(false); err != nil {
+		t.Fatal(err)
+	}
+	get(4, nil)
+	evs, err := f.c.Events(store.EventFilter{MAC: &m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	total := 0
+	for _, ev := range evs {
+		if ev.Kind != appliance.EventDownload && ev.Kind != appliance.EventNotify {
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s %d", ev.Kind, ev.Count))
+		if ev.Kind == appliance.EventDownload {
+			total += max(ev.Count, 1)
+		}
+	}
+	// The first download moves the phone to downloaded: that state event
+	// stands between it and the 999 after it.
+	want := []string{"download 0", "download 999", "download 2", "download 0", "download 3", "download 0", "notify 0", "download 0", "download 4"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if e, _ := f.c.Phone(m); total != 1012 || e.Phone.Downloads != 1012 {
+		t.Errorf("%d downloads in events, %d on the phone; want 1012", total, e.Phone.Downloads)
 	}
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -25,12 +26,35 @@ func (c *Coordinator) eventLocked(m appliance.MAC, kind, detail string) {
 // eventAtLocked is eventLocked for an event at t (UTC).
 func (c *Coordinator) eventAtLocked(t time.Time, m appliance.MAC, kind, detail string) {
 	c.eventSeq++
+	delete(c.lastDownloadEvent, m) // a download after this is a new event
 	c.pendingEvents = append(c.pendingEvents, appliance.Event{Seq: c.eventSeq, Time: t, MAC: m, Kind: kind, Detail: detail})
 	c.trimPendingLocked()
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// downloadEventLocked queues a download event for phone m, or counts it
+// into m's previous download event when that one is still pending (not yet
+// flushed) and says the same (same file, address, User-Agent, bytes and
+// 304-ness): a phone or script downloading in a loop costs the log one
+// event per flush, not one per request. detail is only read (the caller's
+// buffer); the caller holds c.mu.
+func (c *Coordinator) downloadEventLocked(t time.Time, m appliance.MAC, detail []byte) {
+	if seq, ok := c.lastDownloadEvent[m]; ok {
+		evs := c.pendingEvents
+		i := sort.Search(len(evs), func(i int) bool { return evs[i].Seq >= seq })
+		if i < len(evs) && evs[i].Seq == seq && evs[i].MAC == m && evs[i].Kind == appliance.EventDownload && evs[i].Detail == string(detail) {
+			evs[i].Count = max(evs[i].Count, 1) + 1
+			return
+		}
+	}
+	c.eventAtLocked(t, m, appliance.EventDownload, string(detail))
+	if c.lastDownloadEvent == nil {
+		c.lastDownloadEvent = map[appliance.MAC]uint64{}
+	}
+	c.lastDownloadEvent[m] = c.eventSeq
 }
 
 // flush writes the phones changed by network traffic and the pending
@@ -106,6 +130,7 @@ func (c *Coordinator) takeDirtyLocked(all bool) store.Write {
 	}
 	w.Events = c.pendingEvents
 	c.pendingEvents = nil
+	clear(c.lastDownloadEvent) // what is written is no longer counted into
 	return w
 }
 

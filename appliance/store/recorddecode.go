@@ -263,6 +263,8 @@ func (d *fastDecoder) event(e *appliance.Event) bool {
 			return on(1<<3, d.shared(&e.Kind))
 		case "detail":
 			return on(1<<4, d.str(&e.Detail))
+		case "count":
+			return on(1<<5, d.int(&e.Count))
 		}
 		return 0
 	})

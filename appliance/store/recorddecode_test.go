@@ -139,6 +139,7 @@ func eventRecords(t testing.TB) [][]byte {
 	for _, e := range []appliance.Event{
 		{Seq: 1<<64 - 1, Time: now, MAC: appliance.MAC{0, 0x0b, 0x82, 1, 2, 3}, Kind: appliance.EventDownload, Detail: `"cfg.xml" to 198.18.1.2 <x> & y`},
 		{Seq: 0, Time: now, Kind: appliance.EventError},
+		{Seq: 7, Time: now, MAC: appliance.MAC{0, 0x0b, 0x82, 1, 2, 3}, Kind: appliance.EventDownload, Detail: "d", Count: 1200},
 	} {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -151,6 +152,8 @@ func eventRecords(t testing.TB) [][]byte {
 		`{"seq":18446744073709551616,"time":"2026-11-30T08:00:00Z","kind":"x"}`,
 		`{"seq":1,"time":"2026-11-30T08:00:00Z","kind":"x","mac":"zz"}`,
 		`{"seq":1,"time":"2026-11-30T08:00:00Z","kind":"x","mac":""}`,
+		`{"seq":1,"time":"2026-11-30T08:00:00Z","kind":"x","count":-3}`,
+		`{"seq":1,"time":"2026-11-30T08:00:00Z","kind":"x","count":2.5}`,
 	} {
 		out = append(out, []byte(s))
 	}
