@@ -5,12 +5,12 @@
 # throughput, downloads, floods, footprint. Writes out/bench.md (figures,
 # ratios, date, machine); BENCH_DOC=1 also puts the table into
 # docs/performance.md between its bench markers. Needs root and the
-# Debian packages sip-tester, kamailio, nginx-light, wrk, curl.
+# Debian packages sip-tester, kamailio, nginx-light, wrk, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p out
-for tool in sipp kamailio nginx wrk curl ip; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install sip-tester kamailio nginx-light wrk curl iproute2)"; exit 1; }
+for tool in sipp kamailio nginx wrk curl ip python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install sip-tester kamailio nginx-light wrk curl iproute2 python3)"; exit 1; }
 done
 make --no-print-directory build build-arm64 >/dev/null
 go build -o bin/lanbench ./scripts/bench/lanbench

@@ -98,7 +98,7 @@ func floodSubscribe(local string, n int) []byte {
 }
 
 // floods: 30,000 SUBSCRIBEs/s from one host, then from 1,000 on-subnet
-// sources, while 50 phones boot; pnpd and Kamailio in turn.
+// sources, while 50 phones boot; pnpd, Kamailio and responder.py in turn.
 func (s *suite) floods(ctx context.Context) error {
 	// The flood runs for dur; the phones boot over spread from dur/4 on
 	// and wait up to wait for their answers, all inside the flood.
@@ -158,6 +158,17 @@ func (s *suite) floods(ctx context.Context) error {
 				return err
 			}
 			x.ref, x.ratio = kr.String(), ratio(kr.p99, pr.p99, "p99 ")
+			yr, _, err := run(boxIP+":5060", func() (func(), error) {
+				py, err := s.startResponder()
+				if err != nil {
+					return nil, err
+				}
+				return py.stop, nil
+			})
+			if err != nil {
+				return err
+			}
+			s.rep.add("floodpy", row{what: x.what, pnpd: x.pnpd, ref: yr.String(), ratio: ratio(yr.p99, pr.p99, "p99 ")})
 		}
 		s.rep.add("flood", x)
 		if s.smoke && pr.answered != phones {

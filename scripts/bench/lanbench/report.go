@@ -28,9 +28,11 @@ func (r *report) add(section string, x row) { r.sections[section] = append(r.sec
 
 var sectionTitles = []struct{ key, title, ref string }{
 	{"storm", "Boot storm: first SUBSCRIBE answered (pnpd over multicast; Kamailio, stateless, unicast)", "Kamailio (stateless 200)"},
+	{"stormpy", "Boot storm against a stateless Python PnP responder (both over multicast; the same pnpd runs)", "responder.py (stateless, records nothing)"},
 	{"sip", "SIP throughput", "Kamailio (stateless 200)"},
 	{"http", "Config downloads", "nginx-light, same bytes"},
 	{"flood", "Flood while phones boot", "Kamailio (stateless 200)"},
+	{"floodpy", "Flood while phones boot, against the stateless Python responder (the same pnpd runs)", "responder.py (stateless, records nothing)"},
 	{"footprint", "Footprint", ""},
 }
 

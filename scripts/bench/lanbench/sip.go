@@ -50,6 +50,31 @@ func (s *suite) startKamailio() (*proc, error) {
 	return p, nil
 }
 
+// startResponder starts scripts/bench/responder.py, the stateless Python
+// PnP responder, in the box's namespace on the PnP group and the box's
+// address, port 5060 (pnpd is stopped meanwhile).
+func (s *suite) startResponder() (*proc, error) {
+	p, err := s.start("responder", boxNS, "python3", "-u", "scripts/bench/responder.py", boxIP)
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(s.work, "responder.log")
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			log, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("responder.py exited (%v): %s", err, tail(string(log), 500))
+		default:
+		}
+		if log, _ := os.ReadFile(logPath); strings.Contains(string(log), "ready") {
+			return p, nil
+		}
+	}
+	p.stop()
+	return nil, errors.New("responder.py not ready within 10 s")
+}
+
 // ratio says how pnpd compares: for "higher is better" figures pass
 // (pnpd, ref); for times pass (ref, pnpd), so > 1 always favours pnpd.
 func ratio(num, den float64, label string) string {

@@ -111,8 +111,10 @@ func pct(xs []float64, p float64) float64 {
 }
 
 // storms: a floor powering back on. Phones boot with distinct addresses,
-// multicast to pnpd; and, in the same run, unicast to Kamailio, the
-// stateless responder that records nothing.
+// multicast to pnpd; and, in the same run, unicast to Kamailio (stateless
+// 200, the fastest SIP server at hand) and multicast to responder.py (a
+// stateless Python PnP responder that records nothing, the kind of tool
+// pnpd replaces).
 func (s *suite) storms(ctx context.Context) error {
 	type storm struct {
 		n      int
@@ -133,7 +135,7 @@ func (s *suite) storms(ctx context.Context) error {
 	}
 	for i, st := range storms {
 		what := fmt.Sprintf("%d phones booting within %s (phonesim; median p99 of %d runs)", st.n, st.spread, reps)
-		var runs, kruns []stormResult
+		var runs, kruns, pyruns []stormResult
 		recorded, dup := st.n, 0
 		for rep := range reps {
 			d, err := s.freshPnpd(ctx, fmt.Sprintf("storm%d-%d", i, rep))
@@ -174,6 +176,16 @@ func (s *suite) storms(ctx context.Context) error {
 					return err
 				}
 				kruns = append(kruns, kr)
+				py, err := s.startResponder()
+				if err != nil {
+					return err
+				}
+				pr, err := s.phonesim(ctx, st.n, st.spread, "", phoneBase, "000B82100000", wait)
+				py.stop()
+				if err != nil {
+					return err
+				}
+				pyruns = append(pyruns, pr)
 			}
 		}
 		r := medianRun(runs)
@@ -183,6 +195,10 @@ func (s *suite) storms(ctx context.Context) error {
 			x.ref, x.ratio = kr.String(), ratio(kr.p99, r.p99, "p99 ")
 		}
 		s.rep.add("storm", x)
+		if len(pyruns) > 0 {
+			pr := medianRun(pyruns)
+			s.rep.add("stormpy", row{what: what, pnpd: x.pnpd, ref: pr.String(), ratio: ratio(pr.p99, r.p99, "p99 ")})
+		}
 	}
 	if s.smoke {
 		return nil
