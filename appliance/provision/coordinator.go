@@ -111,6 +111,9 @@ type Coordinator struct {
 	// changes; lazy: last-seen only) and their events.
 	dirtySoon, dirtyLazy map[appliance.MAC]bool
 	pendingEvents        []appliance.Event
+	// atAddr lists, per address, the phones that were given it; entries
+	// may be stale and are checked on use (identity.go).
+	atAddr map[netip.Addr][]appliance.MAC
 	// lastDownloadEvent is each phone's newest pending download event (its
 	// Seq), which a repeat of the same download counts into (journal.go).
 	lastDownloadEvent map[appliance.MAC]uint64
@@ -198,6 +201,7 @@ func releaseMemory() {
 func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.phones = make(map[appliance.MAC]*appliance.Phone, len(snap.Phones))
 	c.tokens = make(map[string]appliance.MAC, len(snap.Phones))
+	c.atAddr = make(map[netip.Addr][]appliance.MAC, len(snap.Phones))
 	c.counts = map[appliance.State]int{}
 	c.gen++
 	c.assignments = snap.Assignments
@@ -227,6 +231,7 @@ func (c *Coordinator) loadLocked(snap store.Contents) {
 		c.phones[m] = np
 		c.counts[np.State]++
 		c.tokens[np.Token] = m
+		c.noteAddrLocked(m, np.IP)
 	}
 }
 

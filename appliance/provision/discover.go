@@ -60,6 +60,7 @@ func (c *Coordinator) discover(d appliance.Discovery) {
 			c.displaceLocked(d.MAC, target.Addr(), now)
 		}
 		p.IP, p.SIPPort = target.Addr(), int(target.Port())
+		c.noteAddrLocked(d.MAC, p.IP)
 		soon = true
 	}
 	if p.Displaced != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/pnpbox/pnpbox/appliance"
@@ -37,10 +38,19 @@ import (
 // is plugged into (docs/workflows.md).
 
 // displaceLocked clears the address of every phone other than m recorded
-// at addr, with an event and a log line for each.
+// at addr, with an event and a log line for each. It looks only at the
+// phones atAddr lists for addr, so a storm of new phones costs a map
+// lookup each rather than a pass over every phone the box knows (with
+// c.mu held, under which downloads wait).
 func (c *Coordinator) displaceLocked(m appliance.MAC, addr netip.Addr, now time.Time) {
-	for om, q := range c.phones {
-		if om == m || q.IP != addr {
+	held := c.atAddr[addr][:0]
+	for _, om := range c.atAddr[addr] {
+		q := c.phones[om]
+		switch {
+		case q == nil || q.IP != addr: // forgotten, or moved on since
+			continue
+		case om == m:
+			held = append(held, om)
 			continue
 		}
 		q.Displaced = &appliance.Displacement{By: m, Addr: addr, Time: now}
@@ -48,6 +58,27 @@ func (c *Coordinator) displaceLocked(m appliance.MAC, addr netip.Addr, now time.
 		c.eventLocked(om, appliance.EventIdentity, fmt.Sprintf("address %s taken by %s: not notified until it announces itself again", addr, m))
 		c.log.Warn("phone displaced from its address", "mac", om.String(), "ip", addr.String(), "by", m.String())
 		c.markSoon(om)
+	}
+	if len(held) == 0 {
+		delete(c.atAddr, addr)
+	} else {
+		c.atAddr[addr] = held
+	}
+}
+
+// noteAddrLocked records that phone m was given address addr, for
+// displaceLocked. Every place a phone's IP is set calls it (discover,
+// putPhoneLocked, loadLocked); an entry that went stale (the phone moved
+// or was forgotten) is dropped when its address is next taken.
+func (c *Coordinator) noteAddrLocked(m appliance.MAC, addr netip.Addr) {
+	if !addr.IsValid() {
+		return
+	}
+	if c.atAddr == nil {
+		c.atAddr = map[netip.Addr][]appliance.MAC{}
+	}
+	if ms := c.atAddr[addr]; !slices.Contains(ms, m) {
+		c.atAddr[addr] = append(ms, m)
 	}
 }
 

@@ -59,8 +59,10 @@ func TestNewMACAtAddressDisplacesOldPhone(t *testing.T) {
 }
 
 // The kind: whichever phone, port or order, two phones never share an
-// address in the box's records, and only the newest holder keeps it.
+// address in the box's records, and only the newest holder keeps it, also
+// across a restart (restart: the coordinator reloads what it stored).
 func TestDisplacementKinds(t *testing.T) {
+	var restart appliance.Discovery
 	a, b, c := appliance.MAC{0, 0x0b, 0x82, 0, 0, 1}, appliance.MAC{0, 0x0b, 0x82, 0, 0, 2}, appliance.MAC{0, 0x0b, 0x82, 0, 0, 3}
 	for _, tc := range []struct {
 		name      string
@@ -74,10 +76,26 @@ func TestDisplacementKinds(t *testing.T) {
 		{"swap back", []appliance.Discovery{discAt(a, "198.18.5.3:5060", "1"), discAt(b, "198.18.5.3:5060", "2"), discAt(a, "198.18.5.3:5060", "3")}, []appliance.MAC{b}},
 		{"one address, three phones", []appliance.Discovery{discAt(a, "198.18.5.3:5060", "1"), discAt(b, "198.18.5.3:5060", "2"), discAt(c, "198.18.5.3:5060", "3")}, []appliance.MAC{a, b}},
 		{"moved away, then another comes", []appliance.Discovery{discAt(a, "198.18.5.3:5060", "1"), discAt(a, "198.18.5.7:5060", "2"), discAt(b, "198.18.5.3:5060", "3")}, nil},
+		{"a restart between", []appliance.Discovery{discAt(a, "198.18.5.3:5060", "1"), restart, discAt(b, "198.18.5.3:5060", "2")}, []appliance.MAC{a}},
+		{"three across restarts", []appliance.Discovery{discAt(a, "198.18.5.3:5060", "1"), restart, discAt(b, "198.18.5.3:5060", "2"), restart, discAt(c, "198.18.5.3:5060", "3"), discAt(a, "198.18.5.3:5060", "4")}, []appliance.MAC{b, c}},
+		{"moved away before a restart", []appliance.Discovery{discAt(a, "198.18.5.3:5060", "1"), discAt(a, "198.18.5.7:5060", "2"), restart, discAt(b, "198.18.5.3:5060", "3"), discAt(c, "198.18.5.7:5060", "4")}, []appliance.MAC{a}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			for _, d := range tc.seq {
+				if d.MAC.IsZero() { // restart: the records read back from the store
+					if err := f.c.flush(true); err != nil {
+						t.Fatal(err)
+					}
+					snap, err := f.store.Load()
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.c.mu.Lock()
+					f.c.loadLocked(snap)
+					f.c.mu.Unlock()
+					continue
+				}
 				f.c.discover(d)
 			}
 			want := map[appliance.MAC]bool{}

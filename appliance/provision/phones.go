@@ -44,6 +44,7 @@ func (c *Coordinator) putPhoneLocked(np appliance.Phone) *appliance.Phone {
 		}
 	}
 	*p = np
+	c.noteAddrLocked(p.MAC, p.IP)
 	c.counts[p.State]++
 	c.tokens[p.Token] = p.MAC
 	return p
