@@ -201,7 +201,7 @@ func releaseMemory() {
 func (c *Coordinator) loadLocked(snap store.Contents) {
 	c.phones = make(map[appliance.MAC]*appliance.Phone, len(snap.Phones))
 	c.tokens = make(map[string]appliance.MAC, len(snap.Phones))
-	c.atAddr = make(map[netip.Addr][]appliance.MAC, len(snap.Phones))
+	c.atAddr = nil // filled as phones with an address are loaded
 	c.counts = map[appliance.State]int{}
 	c.gen++
 	c.assignments = snap.Assignments
