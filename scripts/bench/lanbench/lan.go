@@ -303,6 +303,16 @@ func (d *pnpd) phones() ([]apiPhone, error) {
 	return ps, err
 }
 
+// downloads is the sum of every phone's download counter.
+func (d *pnpd) downloads() (int, error) {
+	ps, err := d.phones()
+	n := 0
+	for _, p := range ps {
+		n += p.Downloads
+	}
+	return n, err
+}
+
 // stageCSV pre-stages n phones from firstMAC on through the CSV import.
 func (d *pnpd) stageCSV(firstMAC uint64, n int) error {
 	var b strings.Builder
