@@ -117,9 +117,9 @@ type Coordinator struct {
 	// lastDownloadEvent is each phone's newest pending download event (its
 	// Seq), which a repeat of the same download counts into (journal.go).
 	lastDownloadEvent map[appliance.MAC]uint64
-	detailBuf         []byte // downloadDetail's buffer, reused under mu
-	flushErr             error     // last flush failure, nil when healthy
-	flushErrSince        time.Time // when flushes started failing
+	detailBuf         []byte    // appendDownloadDetail's buffer, reused under mu
+	flushErr          error     // last flush failure, nil when healthy
+	flushErrSince     time.Time // when flushes started failing
 	// configs are rendered configs served until an input changes
 	// (download.go); flushing, when not nil, closes once the flush in
 	// flight has written (journal.go).
