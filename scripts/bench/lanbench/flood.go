@@ -147,24 +147,22 @@ func (s *suite) floods(ctx context.Context) error {
 		}
 		x := row{what: fmt.Sprintf("%d phones booting under %d SUBSCRIBEs/s from %d source(s) (%s)", phones, rate, sources, sent), pnpd: pr.String()}
 		if s.refs {
-			kr, _, err := run(kamailioAddr, func() (func(), error) {
-				k, err := s.startKamailio()
-				if err != nil {
-					return nil, err
+			// A reference server as run wants it: started, and its stop.
+			server := func(start func() (*proc, error)) func() (func(), error) {
+				return func() (func(), error) {
+					p, err := start()
+					if err != nil {
+						return nil, err
+					}
+					return p.stop, nil
 				}
-				return k.stop, nil
-			})
+			}
+			kr, _, err := run(kamailioAddr, server(s.startKamailio))
 			if err != nil {
 				return err
 			}
 			x.ref, x.ratio = kr.String(), ratio(kr.p99, pr.p99, "p99 ")
-			yr, _, err := run(boxIP+":5060", func() (func(), error) {
-				py, err := s.startResponder()
-				if err != nil {
-					return nil, err
-				}
-				return py.stop, nil
-			})
+			yr, _, err := run(boxIP+":5060", server(s.startResponder))
 			if err != nil {
 				return err
 			}
