@@ -215,3 +215,35 @@ func TestTimelineURLFormHint(t *testing.T) {
 		"its firmware may want the folder URL form instead of file; set &#34;notify_url_form&#34;:&#34;folder&#34;",
 		`<a href="/phones/`+m.String()+`/edit#urlform">choose the URL form in the assignment</a>`)
 }
+
+// TestTimelineCountsRepeatedDownloads: a download repeated before the
+// event is written is one line of the phone's timeline and the box's
+// history, with how many times it happened.
+func TestTimelineCountsRepeatedDownloads(t *testing.T) {
+	b := newPageBox(t, true)
+	b.run()
+	b.login()
+	b.coord.UpdateSettings(sipServer("pbx.example.net"))
+	m := pageMAC(t, "000B82000042")
+	b.see(m, "192.0.2.72")
+	if _, err := b.coord.Assign(m, appliance.Assignment{Extension: "272", Password: "pw-272-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := b.coord.Phone(m)
+	req := provision.DownloadRequest{Token: e.Phone.Token, File: "cfg" + m.Lower() + ".xml", Remote: e.Phone.IP,
+		UserAgent: "Grandstream GXP2130 1.0.11.3", Local: netip.MustParseAddrPort("192.0.2.1:80")}
+	// The first download moves the phone to downloaded (a state event);
+	// the three after it are one event counted three times.
+	for range 4 {
+		if _, err := b.coord.Download(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, body := b.get("/phones/" + m.String())
+	wantPage(t, "phone", res, body, 200, "<b>×3</b>")
+	if strings.Count(body, "<b>download</b>") != 2 {
+		t.Errorf("phone page: %d download lines, want 2", strings.Count(body, "<b>download</b>"))
+	}
+	res, body = b.get("/box")
+	wantPage(t, "box", res, body, 200, "<b>×3</b>")
+}
