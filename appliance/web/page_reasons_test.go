@@ -171,17 +171,27 @@ func TestCSVReportWarnings(t *testing.T) {
 	}
 }
 
-// TestTimelineURLFormHint: a phone that took its NOTIFY and fetched
-// nothing, then announces itself again, has the box's advice in its
-// timeline, readable and linked to the form where the URL form is chosen.
-func TestTimelineURLFormHint(t *testing.T) {
+// timelineBox is a running box with a page session and a SIP server, and
+// phone mac seen at ip and assigned extension ext.
+func timelineBox(t *testing.T, mac, ip, ext string) (*pageBox, appliance.MAC) {
+	t.Helper()
 	b := newPageBox(t, true)
 	b.run()
 	b.login()
 	b.coord.UpdateSettings(sipServer("pbx.example.net"))
-	m := pageMAC(t, "000B82000041")
-	b.see(m, "192.0.2.71")
-	b.coord.Assign(m, appliance.Assignment{Extension: "271", Password: "pw-271-secret"})
+	m := pageMAC(t, mac)
+	b.see(m, ip)
+	if _, err := b.coord.Assign(m, appliance.Assignment{Extension: ext, Password: "pw-" + ext + "-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	return b, m
+}
+
+// TestTimelineURLFormHint: a phone that took its NOTIFY and fetched
+// nothing, then announces itself again, has the box's advice in its
+// timeline, readable and linked to the form where the URL form is chosen.
+func TestTimelineURLFormHint(t *testing.T) {
+	b, m := timelineBox(t, "000B82000041", "192.0.2.71", "271")
 	if err := b.coord.Provision(m); err != nil {
 		t.Fatal(err)
 	}
@@ -220,15 +230,7 @@ func TestTimelineURLFormHint(t *testing.T) {
 // event is written is one line of the phone's timeline and the box's
 // history, with how many times it happened.
 func TestTimelineCountsRepeatedDownloads(t *testing.T) {
-	b := newPageBox(t, true)
-	b.run()
-	b.login()
-	b.coord.UpdateSettings(sipServer("pbx.example.net"))
-	m := pageMAC(t, "000B82000042")
-	b.see(m, "192.0.2.72")
-	if _, err := b.coord.Assign(m, appliance.Assignment{Extension: "272", Password: "pw-272-secret"}); err != nil {
-		t.Fatal(err)
-	}
+	b, m := timelineBox(t, "000B82000042", "192.0.2.72", "272")
 	e, _ := b.coord.Phone(m)
 	req := provision.DownloadRequest{Token: e.Phone.Token, File: "cfg" + m.Lower() + ".xml", Remote: e.Phone.IP,
 		UserAgent: "Grandstream GXP2130 1.0.11.3", Local: netip.MustParseAddrPort("192.0.2.1:80")}
