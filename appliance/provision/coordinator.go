@@ -229,9 +229,7 @@ func (c *Coordinator) loadLocked(snap store.Contents) {
 		slab = append(slab, p)
 		np := &slab[len(slab)-1]
 		c.phones[m] = np
-		c.counts[np.State]++
-		c.tokens[np.Token] = m
-		c.noteAddrLocked(m, np.IP)
+		c.indexPhoneLocked(np)
 	}
 }
 

@@ -68,7 +68,7 @@ func (c *Coordinator) displaceLocked(m appliance.MAC, addr netip.Addr, now time.
 
 // noteAddrLocked records that phone m was given address addr, for
 // displaceLocked. Every place a phone's IP is set calls it (discover,
-// putPhoneLocked, loadLocked); an entry that went stale (the phone moved
+// indexPhoneLocked); an entry that went stale (the phone moved
 // or was forgotten) is dropped when its address is next taken.
 func (c *Coordinator) noteAddrLocked(m appliance.MAC, addr netip.Addr) {
 	if !addr.IsValid() {

@@ -44,10 +44,17 @@ func (c *Coordinator) putPhoneLocked(np appliance.Phone) *appliance.Phone {
 		}
 	}
 	*p = np
-	c.noteAddrLocked(p.MAC, p.IP)
+	c.indexPhoneLocked(p)
+	return p
+}
+
+// indexPhoneLocked counts p in its state and enters it in the token and
+// address indexes: what every phone record placed in c.phones needs
+// (putPhoneLocked, loadLocked).
+func (c *Coordinator) indexPhoneLocked(p *appliance.Phone) {
 	c.counts[p.State]++
 	c.tokens[p.Token] = p.MAC
-	return p
+	c.noteAddrLocked(p.MAC, p.IP)
 }
 
 // forgetPhoneLocked removes m's record, its token and its count.

@@ -51,13 +51,20 @@ func renderInputs(p *appliance.Phone, a appliance.Assignment, site appliance.Set
 // last check of p when none of its inputs changed since; a is p's
 // assignment as stored (c.assignments[p.MAC]). The caller holds c.mu.
 func (c *Coordinator) checkRenderLocked(p *appliance.Phone, a appliance.Assignment) error {
-	model, admin := renderInputs(p, a, c.settings)
-	if v, ok := c.checks[p.MAC]; ok && v.model == model && v.admin == admin {
+	if v, ok := c.verdictLocked(p, a); ok {
 		return v.err
 	}
 	err := CheckRender(p, a, c.settings)
 	c.rememberCheckLocked(p, a, err)
 	return err
+}
+
+// verdictLocked is p's last render check if it was made with p's current
+// inputs (a is p's assignment as stored).
+func (c *Coordinator) verdictLocked(p *appliance.Phone, a appliance.Assignment) (renderVerdict, bool) {
+	model, admin := renderInputs(p, a, c.settings)
+	v, ok := c.checks[p.MAC]
+	return v, ok && v.model == model && v.admin == admin
 }
 
 // rememberCheckLocked records err as CheckRender(p, a, c.settings): the
@@ -95,8 +102,7 @@ func (c *Coordinator) checkPendingLocked(ms []appliance.MAC, now time.Time) {
 		// MayNotify asks for the render check only when everything else
 		// allows the NOTIFY; answered from the last check, it is not asked.
 		mayNotify(p, &a, c.inflight[m], c.settings, func() error {
-			model, admin := renderInputs(p, a, c.settings)
-			if v, ok := c.checks[m]; !ok || v.model != model || v.admin != admin {
+			if _, ok := c.verdictLocked(p, a); !ok {
 				jobs = append(jobs, job{p: p, a: a})
 			}
 			return nil

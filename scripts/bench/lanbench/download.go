@@ -1,14 +1,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,10 +126,8 @@ func medianWrk(runs []wrkResult) (wrkResult, string) {
 	if len(runs) == 1 {
 		return runs[0], ""
 	}
-	byRate := slices.Clone(runs)
-	slices.SortFunc(byRate, func(a, b wrkResult) int { return cmp.Compare(a.rps, b.rps) })
-	byP99 := slices.Clone(runs)
-	slices.SortFunc(byP99, func(a, b wrkResult) int { return cmp.Compare(a.p99, b.p99) })
+	byRate := sortedBy(runs, func(r wrkResult) float64 { return r.rps })
+	byP99 := sortedBy(runs, func(r wrkResult) float64 { return r.p99 })
 	m := byRate[len(runs)/2]
 	m.p99 = byP99[len(runs)/2].p99
 	for _, r := range runs {

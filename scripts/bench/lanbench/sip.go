@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -207,23 +206,22 @@ func parseSippDuration(v string) (time.Duration, bool) {
 	return n(1)*time.Hour + n(2)*time.Minute + n(3)*time.Second + n(4)*time.Millisecond, true
 }
 
-// sipThroughput: SUBSCRIBE answers per second from one sipp with distinct
-// MACs, pnpd with and without its per-source limit, Kamailio in the same
-// run; and the storms again from sipp with one socket per phone address.
 // medianRate is the run with the median rate and, for more than one run,
 // the range of the rates (" ; runs a–b/s").
 func medianRate(runs []sippResult) (sippResult, string) {
 	if len(runs) == 0 {
 		return sippResult{}, ""
 	}
-	sorted := slices.Clone(runs)
-	slices.SortFunc(sorted, func(a, b sippResult) int { return cmp.Compare(a.rate(), b.rate()) })
+	sorted := sortedBy(runs, sippResult.rate)
 	if len(sorted) == 1 {
 		return sorted[0], ""
 	}
 	return sorted[len(sorted)/2], fmt.Sprintf("; runs %.0f–%.0f/s", sorted[0].rate(), sorted[len(sorted)-1].rate())
 }
 
+// sipThroughput: SUBSCRIBE answers per second from one sipp with distinct
+// MACs, pnpd with and without its per-source limit, Kamailio in the same
+// run; and the storms again from sipp with one socket per phone address.
 func (s *suite) sipThroughput(ctx context.Context) error {
 	calls, bound := 60000, 20*time.Second
 	if s.smoke {

@@ -91,13 +91,19 @@ func (s *suite) phonesim(ctx context.Context, n int, spread time.Duration, targe
 // medianRun is the run with the median p99, its first-try count
 // replaced by the lowest of all runs.
 func medianRun(runs []stormResult) stormResult {
-	s := slices.Clone(runs)
-	slices.SortFunc(s, func(a, b stormResult) int { return cmp.Compare(a.p99, b.p99) })
+	s := sortedBy(runs, func(r stormResult) float64 { return r.p99 })
 	m := s[len(s)/2]
 	for _, r := range runs {
 		m.firstTry = min(m.firstTry, r.firstTry)
 	}
 	return m
+}
+
+// sortedBy is a copy of xs in increasing order of key.
+func sortedBy[T any](xs []T, key func(T) float64) []T {
+	s := slices.Clone(xs)
+	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
+	return s
 }
 
 func pct(xs []float64, p float64) float64 {
