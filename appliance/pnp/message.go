@@ -106,13 +106,7 @@ func appendAnswer(buf []byte, req *sip.Request, pkt Packet, tagKey []byte, serve
 	contactURI := ""
 	if c := req.Contact(); c != nil {
 		contactURI = c.Address.String()
-		if ip, err := netip.ParseAddr(c.Address.Host); err == nil {
-			port := c.Address.Port
-			if port == 0 {
-				port = 5060
-			}
-			d.Contact = netip.AddrPortFrom(ip.Unmap(), uint16(port))
-		}
+		d.Contact = contactAddr(c.Address.Host, c.Address.Port)
 	}
 	d.Dialog = appliance.Dialog{
 		CallID:       string(*callID),
@@ -358,4 +352,14 @@ func BuildNotify(n NotifyRequest) ([]byte, error) {
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/url"))
 	req.SetBody([]byte(n.URL))
 	return []byte(req.String()), nil
+}
+
+// contactAddr is the address a Contact's host and port (0 when absent)
+// name; the zero AddrPort when the host is not an IP address.
+func contactAddr(host string, port int) netip.AddrPort {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(portOr5060(port)))
 }

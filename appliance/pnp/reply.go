@@ -24,14 +24,24 @@ import (
 // client asked for rport, else at the Via sent-by port (default 5060). A
 // maddr is deliberately ignored: PnP phones expect a unicast answer.
 func responseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
-	if via.Params.Has("rport") {
+	return viaDest(via.Params.Has("rport"), via.Port, src)
+}
+
+// viaDest is responseDest from the top Via's parts: whether it has rport,
+// and its sent-by port (0 when absent).
+func viaDest(rport bool, port int, src netip.AddrPort) netip.AddrPort {
+	if rport {
 		return src
 	}
-	port := via.Port
+	return netip.AddrPortFrom(src.Addr(), uint16(portOr5060(port)))
+}
+
+// portOr5060 is port, or SIP's default 5060 when it is absent (0).
+func portOr5060(port int) int {
 	if port == 0 {
-		port = 5060
+		return 5060
 	}
-	return netip.AddrPortFrom(src.Addr(), uint16(port))
+	return port
 }
 
 // appendResponse appends to b the response RFC 3261 §8.2.6 asks for,
@@ -190,7 +200,14 @@ func appendHost(b []byte, host string) []byte {
 // it sent one (a re-SUBSCRIBE inside the dialog), else one derived from the
 // Call-ID so every retransmission and retry gets the same tag.
 func toTag(to *sip.ToHeader, callID string, key []byte) string {
-	if t, ok := to.Params.Get("tag"); ok && t != "" {
+	t, _ := to.Params.Get("tag")
+	return tagOr(t, callID, key)
+}
+
+// tagOr is the phone's To-tag t when it sent a non-empty one, else ours
+// derived from the Call-ID.
+func tagOr(t, callID string, key []byte) string {
+	if t != "" {
 		return t
 	}
 	return derivedTag(callID, key)

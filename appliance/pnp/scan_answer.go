@@ -38,9 +38,6 @@ func answerDatagram(buf, data []byte, parser *sip.Parser, pkt Packet, tagKey []b
 // ok is false when it does not vouch for data (see scanSubscribe) and
 // nothing else is returned then.
 func appendScannedAnswer(buf, data []byte, pkt Packet, tagKey []byte, server string) (reply []byte, dest netip.AddrPort, d *Discovery, reason string, ok bool) {
-	if len(data) == 0 {
-		return nil, dest, nil, "", false
-	}
 	// A view of the datagram, not a copy: the scanner's strings are
 	// sub-slices of it, so every string kept in the Discovery is copied
 	// (discoveryStrings) before the receive buffer is reused.
@@ -53,18 +50,10 @@ func appendScannedAnswer(buf, data []byte, pkt Packet, tagKey []byte, server str
 		return nil, dest, nil, DropUnparsable, true
 	}
 	via := &r.vias[0]
-	dest = pkt.Source
-	if _, rport := via.params.get("rport"); !rport {
-		port := via.port
-		if port == 0 {
-			port = 5060
-		}
-		dest = netip.AddrPortFrom(pkt.Source.Addr(), uint16(port))
-	}
-	localTag, phoneTag := r.to.params.get("tag")
-	if !phoneTag || localTag == "" {
-		localTag = derivedTag(r.callID, tagKey)
-	}
+	_, rport := via.params.get("rport")
+	dest = viaDest(rport, via.port, pkt.Source)
+	phoneTag, _ := r.to.params.get("tag")
+	localTag := tagOr(phoneTag, r.callID, tagKey)
 	ev := r.event
 	if ev == "" {
 		ev = r.compactEvent
@@ -84,13 +73,7 @@ func appendScannedAnswer(buf, data []byte, pkt Packet, tagKey []byte, server str
 	reply = appendScannedResponse(buf, &r, "200 OK", pkt, localTag, server, "Expires: 0")
 	d = &Discovery{MAC: mac, Source: pkt.Source, Multicast: pkt.Multicast, Interface: pkt.Interface}
 	if r.hasCont {
-		if ip, err := netip.ParseAddr(r.contact.uri.host); err == nil {
-			port := r.contact.uri.port
-			if port == 0 {
-				port = 5060
-			}
-			d.Contact = netip.AddrPortFrom(ip.Unmap(), uint16(port))
-		}
+		d.Contact = contactAddr(r.contact.uri.host, r.contact.uri.port)
 	}
 	d.Dialog = appliance.Dialog{
 		LocalTag:   localTag,

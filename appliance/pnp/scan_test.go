@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,11 +65,7 @@ func compareScan(data []byte, pkt Packet, server string) (scanned bool, diff str
 // §7.3.3 compact forms, names in any case, several Vias, IPv6, a To-tag,
 // other events, missing mandatory headers, body and shapes it leaves to
 // sipgo.
-var scanEdits = []struct {
-	name string
-	fast bool
-	edit func(string) string
-}{
+var scanEdits = []scanEdit{
 	{"as captured", true, func(s string) string { return s }},
 	{"two Via headers", true, func(s string) string {
 		return replaceHeader(s, "Via", "Via: SIP/2.0/UDP 198.18.0.9:5062;branch=z9hG4bKp1;rport\r\n$")
@@ -335,10 +332,21 @@ func TestScanTorture(t *testing.T) {
 	}
 }
 
+// scanEdit is one change to a captured SUBSCRIBE.
+type scanEdit struct {
+	name string
+	fast bool
+	edit func(string) string
+}
+
 // TestScanDiscoveryOwnsItsStrings: the Discovery does not point into the
 // datagram, whose buffer the read loop reuses.
 func TestScanDiscoveryOwnsItsStrings(t *testing.T) {
-	data := []byte(scanEdits[10].edit(string(mustRead(t, "grandstream_gxp2140.sip")))) // a To-tag: LocalTag is the phone's
+	i := slices.IndexFunc(scanEdits, func(e scanEdit) bool { return e.name == "re-SUBSCRIBE with a To-tag" })
+	if i < 0 {
+		t.Fatal("no edit adds a To-tag")
+	}
+	data := []byte(scanEdits[i].edit(string(mustRead(t, "grandstream_gxp2140.sip")))) // LocalTag is the phone's
 	_, _, d, _, ok := appendScannedAnswer(nil, data, pktFrom("172.18.0.77:5060"), testKey, "x")
 	if !ok || d == nil {
 		t.Fatal("no discovery")
