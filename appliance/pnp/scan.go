@@ -41,13 +41,11 @@ type scanned struct {
 	hasFrom, hasTo, hasCont bool
 	callID                  string
 	cseq                    uint32
-	cseqMethod              string
-	hasCSeq                 bool
+	cseqMethod              string // "" when there is no CSeq
 	// The generic fields Answer reads: the first of each name.
 	event, compactEvent, userAgent string
 	hasEvent, hasO, hasUA          bool
-	contentLength                  int
-	hasCL                          bool
+	contentLength                  int // 0 when absent
 }
 
 // scanSubscribe reads a SUBSCRIBE datagram into r. It returns false when
@@ -89,7 +87,7 @@ func scanSubscribe(s string, r *scanned) bool {
 	}
 	// sipgo reads the body by the last Content-Length and fails when the
 	// datagram holds less (RFC 3261 §18.3).
-	if r.hasCL && r.contentLength > 0 && (r.contentLength > sip.ParseMaxMessageLength-total || len(rest) < r.contentLength) {
+	if r.contentLength > 0 && (r.contentLength > sip.ParseMaxMessageLength-total || len(rest) < r.contentLength) {
 		return false
 	}
 	return true
@@ -227,7 +225,7 @@ func (r *scanned) setCallID(v string) bool {
 
 func (r *scanned) setContentLength(v string) bool {
 	n, err := strconv.ParseUint(v, 10, 32)
-	r.contentLength, r.hasCL = int(n), true
+	r.contentLength = int(n)
 	return err == nil
 }
 
@@ -242,7 +240,7 @@ func (r *scanned) setCSeq(v string) bool {
 	if err != nil || n > 1<<31-1 {
 		return false
 	}
-	r.cseq, r.cseqMethod, r.hasCSeq = uint32(n), v[i+1:], true
+	r.cseq, r.cseqMethod = uint32(n), v[i+1:]
 	return true
 }
 

@@ -46,7 +46,7 @@ func appendScannedAnswer(buf, data []byte, pkt Packet, tagKey []byte, server str
 	if !scanSubscribe(s, &r) {
 		return nil, dest, nil, "", false
 	}
-	if r.nvia == 0 || !r.hasFrom || !r.hasTo || r.callID == "" || !r.hasCSeq || r.cseqMethod != string(sip.SUBSCRIBE) {
+	if r.nvia == 0 || !r.hasFrom || !r.hasTo || r.callID == "" || r.cseqMethod != string(sip.SUBSCRIBE) {
 		return nil, dest, nil, DropUnparsable, true
 	}
 	via := &r.vias[0]
