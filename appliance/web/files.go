@@ -137,7 +137,7 @@ func (s *server) serveFileFast(ctx *fasthttp.RequestCtx) bool {
 		ctx.SetStatusCode(a.Code)
 		if a.Code == http.StatusOK {
 			h.Set("Content-Type", a.File.ContentType)
-			ctx.SetBody(a.File.Body)
+			ctx.Response.SetBodyRaw(a.File.Body) // the cached rendering, never changed in place: not copied
 		}
 	default:
 		if a.RetryAfter != "" {

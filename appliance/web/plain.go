@@ -208,6 +208,9 @@ func withLocalAddr(h http.Handler) http.Handler {
 // phoneRequestConfig gives a request on a phone's connection, once its
 // header is read, the body limit of its route and the time to read it.
 func phoneRequestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if h.ContentLength() == 0 { // a phone's GET: no body to limit, no path to look at
+		return fasthttp.RequestConfig{ReadTimeout: readTimeout}
+	}
 	return fasthttp.RequestConfig{ReadTimeout: readTimeout, MaxRequestBodySize: int(bodyLimit(requestPath(h)))}
 }
 

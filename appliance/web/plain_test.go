@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +33,21 @@ func plainServer(t *testing.T, b *testBox) string {
 // servePlain serves b's handler on ln with a PlainServer until the
 // returned function stops it.
 func servePlain(t *testing.T, b *testBox, ln net.Listener) func() {
+	stop, _ := servePlainCounted(t, b, ln)
+	return stop
+}
+
+// servePlainCounted is servePlain that also counts the requests the
+// phones' server (fasthttp) was handed.
+func servePlainCounted(t *testing.T, b *testBox, ln net.Listener) (func(), *atomic.Int64) {
 	h := b.srv.Config.Handler.(*Handler)
 	srv := NewPlainServer(h, h)
+	var fast atomic.Int64
+	handle := srv.phones.Handler
+	srv.phones.Handler = func(ctx *fasthttp.RequestCtx) {
+		fast.Add(1)
+		handle(ctx)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	return func() {
@@ -45,7 +59,7 @@ func servePlain(t *testing.T, b *testBox, ln net.Listener) func() {
 		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("Serve: %v, want http.ErrServerClosed", err)
 		}
-	}
+	}, &fast
 }
 
 // serveStd serves b's handler on ln from NewServer (net/http alone, as on
@@ -189,10 +203,18 @@ func TestPlainServerSameAnswers(t *testing.T) {
 	if ln, err = net.Listen("tcp", addr); err != nil {
 		t.Fatal(err)
 	}
-	stop = servePlain(t, b, ln)
+	stop, fast := servePlainCounted(t, b, ln)
 	defer stop()
+	phoneConns := 0
 	for _, reqs := range cases {
 		plain = append(plain, exchangeFrom(t, "127.0.0.3", addr, reqs...))
+		if strings.HasPrefix(reqs[0], "GET /p/") || strings.HasPrefix(reqs[0], "HEAD /p/") {
+			phoneConns++
+		}
+	}
+	// The same answers, and the phones' connections did go to fasthttp.
+	if n := fast.Load(); n < int64(phoneConns) {
+		t.Errorf("fasthttp was handed %d requests; %d connections began with a phone's", n, phoneConns)
 	}
 	served := 0
 	for c, reqs := range cases {
