@@ -207,24 +207,25 @@ func (in interner) bytes(b []byte) string {
 	if v, ok := in[string(b)]; ok {
 		return v
 	}
-	v := string(b)
-	if in != nil && len(v) > 0 && len(in) < 4096 {
-		in[v] = v
-	}
-	return v
+	return in.add(string(b))
 }
 
+// s replaces *p by the shared copy of its value, or shares *p.
 func (in interner) s(p *string) {
-	if *p == "" {
-		return
-	}
 	if v, ok := in[*p]; ok {
 		*p = v
 		return
 	}
-	if len(in) < 4096 { // bounded: a record of unique values adds nothing
-		in[*p] = *p
+	in.add(*p)
+}
+
+// add shares v from now on and returns it; bounded, since a record of
+// unique values adds nothing.
+func (in interner) add(v string) string {
+	if in != nil && v != "" && len(in) < 4096 {
+		in[v] = v
 	}
+	return v
 }
 
 func (in interner) phone(p *appliance.Phone) {

@@ -107,9 +107,7 @@ func (s *server) macParam(w http.ResponseWriter, r *http.Request) (appliance.MAC
 // forgotten meanwhile is left out; one seen meanwhile is not listed.
 func (s *server) phones(w http.ResponseWriter, r *http.Request) {
 	macs := s.Coord.MACs()
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	startJSON(w, http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	n := 0
 	for part := range slices.Chunk(macs, 256) {

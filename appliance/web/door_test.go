@@ -1,10 +1,11 @@
 package web
 
 import (
-	"github.com/pnpbox/pnpbox/appliance"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pnpbox/pnpbox/appliance"
 )
 
 // Fault inputs from real installations, through the API as an installer

@@ -155,8 +155,7 @@ func (s *server) serveFileFast(ctx *fasthttp.RequestCtx) bool {
 // unreserved characters only and neither is a dot segment: what the mux
 // would route unchanged, with nothing to unescape or clean.
 func plainFilePath(uri []byte) (token, file []byte, ok bool) {
-	path, _, _ := bytes.Cut(uri, []byte("?"))
-	rest, ok := bytes.CutPrefix(path, []byte("/p/"))
+	rest, ok := bytes.CutPrefix(uriPath(uri), []byte("/p/"))
 	if !ok {
 		return nil, nil, false
 	}

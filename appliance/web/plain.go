@@ -216,8 +216,13 @@ func phoneRequestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 
 // requestPath is the path of h's request target, unescaped as sent.
 func requestPath(h *fasthttp.RequestHeader) string {
-	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
-	return string(path)
+	return string(uriPath(h.RequestURI()))
+}
+
+// uriPath is a request target without its query.
+func uriPath(uri []byte) []byte {
+	path, _, _ := bytes.Cut(uri, []byte("?"))
+	return path
 }
 
 // setSecurityHeaders is securityHeaders for an answer fasthttp writes.
